@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind is the class of failure; it decides the HTTP status.
@@ -38,6 +39,8 @@ type Error struct {
 	Type   string // stable slug, e.g. "not-found", "not-on-duty", "invalid"
 	Detail string
 	Fields []FieldError
+	// RetryAfter tells a throttled caller how long to wait (KindTooMany).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -88,8 +91,8 @@ func BadRequest(typ, detail string) *Error {
 	}
 	return &Error{Kind: KindBadRequest, Type: typ, Detail: detail}
 }
-func TooMany(detail string) *Error {
-	return &Error{Kind: KindTooMany, Type: "too-many-requests", Detail: detail}
+func TooMany(detail string, retryAfter time.Duration) *Error {
+	return &Error{Kind: KindTooMany, Type: "too-many-requests", Detail: detail, RetryAfter: retryAfter}
 }
 
 // Invalid builds a 422 from field errors.
