@@ -26,7 +26,31 @@ const (
 	keyRequestID ctxKey = iota
 	keyLogger
 	keyCSRF
+	keyInfo
 )
+
+// info is filled in by inner layers for the access log of the outer one
+// (each layer's r.WithContext makes a new request, so fields set on an
+// inner request are not seen outside).
+type info struct {
+	pattern string
+	actor   string
+}
+
+func infoFrom(ctx context.Context) *info {
+	i, _ := ctx.Value(keyInfo).(*info)
+	return i
+}
+
+// Routed wraps the mux so the access log and metrics learn the matched route.
+func Routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if i := infoFrom(r.Context()); i != nil {
+			i.pattern = r.Pattern
+		}
+	})
+}
 
 // RequestID returns the id of the request in ctx.
 func RequestID(ctx context.Context) string {
@@ -119,7 +143,9 @@ func Observe(base *slog.Logger, m *Metrics) Middleware {
 			}
 			w.Header().Set("X-Request-Id", id)
 			l := base.With("req", id)
+			inf := &info{actor: "anonymous"}
 			ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogger, l)
+			ctx = context.WithValue(ctx, keyInfo, inf)
 			r = r.WithContext(ctx)
 			rec := &recorder{ResponseWriter: w}
 			defer func() {
@@ -132,7 +158,7 @@ func Observe(base *slog.Logger, m *Metrics) Middleware {
 						Error(rec, r, errors.New("panic"))
 					}
 				}
-				route := r.Pattern
+				route := inf.pattern
 				if route == "" {
 					route = "unmatched"
 				}
@@ -146,7 +172,7 @@ func Observe(base *slog.Logger, m *Metrics) Middleware {
 				}
 				l.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "route", route,
 					"status", rec.status, "bytes", rec.bytes, "ms", time.Since(start).Milliseconds(),
-					"actor", auth.From(r.Context()).Label(), "ip", ClientIP(r))
+					"actor", inf.actor, "ip", ClientIP(r))
 			}()
 			next.ServeHTTP(rec, r)
 		})
@@ -219,6 +245,9 @@ func Authenticate(res Resolver, secure bool) Middleware {
 					return
 				}
 				a.IP = ip
+				if i := infoFrom(ctx); i != nil {
+					i.actor = a.Label()
+				}
 				next.ServeHTTP(w, r.WithContext(auth.With(ctx, a)))
 				return
 			}
@@ -227,6 +256,9 @@ func Authenticate(res Resolver, secure bool) Middleware {
 				switch {
 				case err == nil:
 					a.IP = ip
+					if i := infoFrom(ctx); i != nil {
+						i.actor = a.Label()
+					}
 					ctx = context.WithValue(auth.With(ctx, a), keyCSRF, csrf)
 				case apperr.Is(err, apperr.KindUnauthorized):
 					ClearSessionCookie(w, secure)
