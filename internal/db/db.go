@@ -284,3 +284,22 @@ func (d *DB) Settings(ctx context.Context) map[string]string {
 	}
 	return out
 }
+
+// ForUpdate returns the row-locking clause for a SELECT on PostgreSQL
+// (" FOR UPDATE OF alias"), and "" on SQLite, whose write transaction
+// already holds the database.
+func (t *Tx) ForUpdate(alias string) string {
+	if t.d.Dialect != Postgres {
+		return ""
+	}
+	return " FOR UPDATE OF " + alias
+}
+
+// ForUpdateSkipLocked is ForUpdate for work queues: rows another replica is
+// working are skipped rather than waited for.
+func (t *Tx) ForUpdateSkipLocked(alias string) string {
+	if t.d.Dialect != Postgres {
+		return ""
+	}
+	return " FOR UPDATE OF " + alias + " SKIP LOCKED"
+}

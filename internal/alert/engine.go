@@ -1,0 +1,233 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"sitroom/internal/db"
+)
+
+// Engine works the durable timers of deliveries (deliveries.due_at): it
+// escalates silence level by level and marks deliveries missed after the
+// last level. It wakes on commit (Poke), when the clock is moved, and at the
+// next due time; there is no polling interval. On PostgreSQL exactly one
+// replica works it at a time (an advisory lock); when that process dies,
+// another takes over within seconds and resumes from the rows.
+type Engine struct {
+	s    *Store
+	log  *slog.Logger
+	wake chan struct{}
+	// Batch is how many due deliveries one transaction works.
+	Batch int
+	// OnStep, when set, is called after each committed batch (tests, metrics).
+	OnStep func(n int)
+}
+
+// NewEngine returns the engine of s and makes s wake it after commits.
+func NewEngine(s *Store, log *slog.Logger) *Engine {
+	e := &Engine{s: s, log: log, wake: make(chan struct{}, 1), Batch: 500}
+	s.SetWake(e.Poke)
+	return e
+}
+
+// Poke wakes the engine (non-blocking).
+func (e *Engine) Poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// engineLock is the advisory-lock key of the escalation engine.
+const engineLock = 7301002
+
+// Run works timers until ctx ends, while holding the engine lock.
+func (e *Engine) Run(ctx context.Context) {
+	e.s.db.Leader(ctx, engineLock, e.log, "escalation engine", e.loop)
+}
+
+func (e *Engine) loop(ctx context.Context) {
+	for {
+		if _, err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("escalation engine step failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		next, err := e.nextDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("escalation engine cannot read timers", "err", err)
+		}
+		var timer <-chan time.Time
+		if next != nil {
+			d := next.Sub(e.s.clock.Now())
+			if d < 0 {
+				d = 0
+			}
+			timer = time.After(d)
+		} else if err != nil {
+			timer = time.After(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-e.s.clock.Changed():
+		case <-timer:
+		}
+	}
+}
+
+func (e *Engine) nextDue(ctx context.Context) (*time.Time, error) {
+	var t *time.Time
+	var nt2 db.NullTime
+	if err := e.s.db.QueryRow(ctx, "SELECT MIN(due_at) FROM deliveries WHERE due_at IS NOT NULL").Scan(&nt2); err != nil {
+		return nil, err
+	}
+	if nt2.Valid {
+		u := nt2.Time.UTC()
+		t = &u
+	}
+	return t, nil
+}
+
+// Tick works every delivery due now, in batches, and returns how many.
+func (e *Engine) Tick(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := e.batch(ctx)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n > 0 && e.OnStep != nil {
+			e.OnStep(n)
+		}
+		if n < e.Batch {
+			return total, nil
+		}
+	}
+}
+
+type due struct {
+	d        Delivery
+	level    int
+	dueAt    time.Time
+	deadline time.Time
+	ackIn    time.Duration
+	title    string
+}
+
+func (e *Engine) batch(ctx context.Context) (int, error) {
+	s := e.s
+	n := 0
+	err := s.db.RunInTx(ctx, func(tx *db.Tx) error {
+		now := s.clock.Now()
+		rows, err := tx.Query(ctx, `SELECT d.id, d.alert_id, d.post_id, p.code, d.state, d.escalation_level, d.due_at, a.deadline_at,
+			a.ack_within_seconds, a.title FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN posts p ON p.id = d.post_id
+			WHERE d.due_at IS NOT NULL AND d.due_at <= ? ORDER BY d.due_at LIMIT ?`+tx.ForUpdateSkipLocked("d"), now, e.Batch)
+		if err != nil {
+			return err
+		}
+		var work []due
+		for rows.Next() {
+			var w due
+			var ackIn int
+			if err := rows.Scan(&w.d.ID, &w.d.AlertID, &w.d.PostID, &w.d.PostCode, &w.d.State, &w.level, &w.dueAt, &w.deadline, &ackIn, &w.title); err != nil {
+				rows.Close()
+				return err
+			}
+			w.ackIn = time.Duration(ackIn) * time.Second
+			work = append(work, w)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(work)
+		if n == 0 {
+			return nil
+		}
+		// Levels are asked for set-wise, per level number.
+		need := map[int][]string{}
+		for _, w := range work {
+			need[w.level+1] = append(need[w.level+1], w.d.PostID)
+			need[w.level+2] = append(need[w.level+2], w.d.PostID)
+		}
+		levels := map[int]map[string]Level{}
+		for lv, posts := range need {
+			m := map[string]Level{}
+			if s.roster != nil {
+				if m, err = s.roster.Levels(ctx, tx, posts, lv, now); err != nil {
+					return fmt.Errorf("escalation levels: %w", err)
+				}
+			}
+			levels[lv] = m
+		}
+		for i := range work {
+			if err := s.escalate(ctx, tx, &work[i], levels, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// escalate fires the next level of one due delivery, or marks it missed
+// after the last level. The next due time counts from this step's due time,
+// not from now, so an engine that was down resumes the schedule exactly.
+func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]map[string]Level, now time.Time) error {
+	next := w.level + 1
+	lv := levels[next][w.d.PostID]
+	if !lv.Exists {
+		if _, err := tx.Exec(ctx, "UPDATE deliveries SET state = ?, missed_at = ?, due_at = NULL, updated_at = ? WHERE id = ?",
+			DMissed, now, now, w.d.ID); err != nil {
+			return err
+		}
+		if err := step(ctx, tx, &w.d, now, "missed", w.level, "", "", "", ""); err != nil {
+			return err
+		}
+		w.d.State, w.d.MissedAt, w.d.DueAt = DMissed, &now, nil
+	} else {
+		var dueNext time.Time
+		if after := levels[next+1][w.d.PostID]; after.Exists {
+			dueNext = w.dueAt.Add(after.After)
+		} else {
+			wait := lv.After
+			if wait <= 0 || next == 1 {
+				wait = w.ackIn
+			}
+			dueNext = w.dueAt.Add(wait)
+		}
+		if _, err := tx.Exec(ctx, "UPDATE deliveries SET state = ?, escalation_level = ?, due_at = ?, updated_at = ? WHERE id = ?",
+			DEscalated, next, dueNext, now, w.d.ID); err != nil {
+			return err
+		}
+		detail, _ := json.Marshal(lv.People)
+		if len(lv.People) == 0 {
+			detail = []byte("nobody to reach at this level now")
+		}
+		if err := step(ctx, tx, &w.d, now, "escalated", next, "", "", "", string(detail)); err != nil {
+			return err
+		}
+		for _, p := range lv.People {
+			if err := step(ctx, tx, &w.d, now, "reached", next, "", p.PersonID, p.Login, p.Name); err != nil {
+				return err
+			}
+		}
+		w.d.State, w.d.EscalationLevel, w.d.DueAt = DEscalated, next, &dueNext
+	}
+	w.d.UpdatedAt = now
+	var od string
+	if err := tx.QueryRow(ctx, "SELECT on_duty FROM deliveries WHERE id = ?", w.d.ID).Scan(&od); err == nil {
+		_ = json.Unmarshal([]byte(od), &w.d.OnDuty)
+	}
+	return s.announce(ctx, tx, &w.d)
+}
