@@ -207,10 +207,10 @@ func TestTargetsResolveOnceToActivePostsOfActiveStates(t *testing.T) {
 			tg   alert.Targets
 			want string
 		}{
-			{alert.Targets{All: true}, "[BY-MES BY-MOD KZ-MES KZ-MOD]"},                                         // not CRC (sender), AM (suspended), KZ-OLD (archived)
-			{alert.Targets{States: []string{"KZ"}}, "[KZ-MES KZ-MOD]"},                                         // a state
-			{alert.Targets{MinistryKinds: []string{"defence"}}, "[BY-MOD KZ-MOD]"},                             // a kind everywhere
-			{alert.Targets{States: []string{"KZ"}, MinistryKinds: []string{"defence"}}, "[KZ-MOD]"},            // intersection
+			{alert.Targets{All: true}, "[BY-MES BY-MOD KZ-MES KZ-MOD]"},                                                               // not CRC (sender), AM (suspended), KZ-OLD (archived)
+			{alert.Targets{States: []string{"KZ"}}, "[KZ-MES KZ-MOD]"},                                                                // a state
+			{alert.Targets{MinistryKinds: []string{"defence"}}, "[BY-MOD KZ-MOD]"},                                                    // a kind everywhere
+			{alert.Targets{States: []string{"KZ"}, MinistryKinds: []string{"defence"}}, "[KZ-MOD]"},                                   // intersection
 			{alert.Targets{States: []string{"KZ"}, MinistryKinds: []string{"defence"}, Posts: []string{"BY-MES"}}, "[BY-MES KZ-MOD]"}, // ∪ posts
 		}
 		for _, c := range cases {
@@ -250,7 +250,7 @@ func TestOnlyThoseOnDutyMayAcknowledge(t *testing.T) {
 			{"admin", "KZ-MOD", apperr.KindForbidden, "not-on-duty"},
 			{"centre", "KZ-MOD", apperr.KindForbidden, "not-on-duty"},
 			{"kz2", "KZ-MOD", apperr.KindForbidden, "not-on-duty"}, // sees KZ posts, but is on duty at KZ-MES
-			{"by1", "KZ-MOD", apperr.KindNotFound, "not-found"},     // another state's delivery is not disclosed
+			{"by1", "KZ-MOD", apperr.KindNotFound, "not-found"},    // another state's delivery is not disclosed
 			{"token-bymod", "KZ-MOD", apperr.KindNotFound, "not-found"},
 			{"kz1", "KZ-MOD", 0, ""},
 			{"token-kzmod", "KZ-MOD", 0, ""}, // repeat: answers the first
