@@ -328,6 +328,11 @@ func (s *Store) end(ctx context.Context, alertID, state, comment string) (*Alert
 		if _, err := s.out.Append(ctx, tx, events.Event{Type: typ, Audience: events.AudienceAlert(al.ID), Payload: al}); err != nil {
 			return err
 		}
+		if s.notify != nil {
+			if err := s.notify.Ended(ctx, tx, al); err != nil {
+				return fmt.Errorf("queue notifications: %w", err)
+			}
+		}
 		out = al
 		return s.audit.Record(ctx, tx, audit.Entry{Action: map[string]string{StateCancelled: "alert.cancel", StateClosed: "alert.close"}[state],
 			ObjectType: "alert", ObjectID: al.ID, Summary: fmt.Sprintf("alert %q %s: %s", al.Title, state, comment),

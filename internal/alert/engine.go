@@ -222,6 +222,11 @@ func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]
 				return err
 			}
 		}
+		if s.notify != nil && len(lv.People) > 0 {
+			if err := s.notify.Escalated(ctx, tx, w.d.AlertID, w.d.ID, w.d.PostID, next, lv.People); err != nil {
+				return fmt.Errorf("queue notifications: %w", err)
+			}
+		}
 		w.d.State, w.d.EscalationLevel, w.d.DueAt = DEscalated, next, &dueNext
 	}
 	w.d.UpdatedAt = now

@@ -25,8 +25,12 @@ type Store struct {
 	audit  *audit.Log
 	out    *events.Appender
 	roster Roster
+	notify Notifier
 	wake   func() // wakes the engine after a commit that set timers
 }
+
+// SetNotifier plugs in the off-line channels (built after the store).
+func (s *Store) SetNotifier(n Notifier) { s.notify = n }
 
 // New returns the alert service. wake may be nil.
 func New(d *db.DB, c clock.Clock, a *audit.Log, out *events.Appender, r Roster) *Store {
@@ -357,8 +361,18 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 			al.CheckID, al.Corrects, al.SenderPostID, string(targetsJSON), al.Recipients, al.State, now, al.CreatedBy, nullable(a.UserID)); err != nil {
 			return err
 		}
-		if err := insertDeliveries(ctx, tx, al, ids, duty, now); err != nil {
+		dids, err := insertDeliveries(ctx, tx, al, ids, duty, now)
+		if err != nil {
 			return err
+		}
+		if s.notify != nil {
+			sent := make([]SentDelivery, len(ids))
+			for i, pid := range ids {
+				sent[i] = SentDelivery{DeliveryID: dids[i], PostID: pid, OnDuty: duty[pid]}
+			}
+			if err := s.notify.Sent(ctx, tx, al, sent); err != nil {
+				return fmt.Errorf("queue notifications: %w", err)
+			}
 		}
 		if _, err := s.out.Append(ctx, tx, events.Event{Type: events.TypeAlertCreated, Audience: events.AudienceAlert(al.ID), Payload: al}); err != nil {
 			return err
@@ -382,8 +396,9 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 // insertDeliveries writes one delivery per post in multi-row statements. A
 // post with somebody on duty waits for the deadline (level 1); a post with
 // nobody on duty is due at once, so the engine escalates it to level 1 now.
-func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, duty map[string][]OnDuty, now time.Time) error {
+func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, duty map[string][]OnDuty, now time.Time) ([]string, error) {
 	const cols = 7
+	dids := make([]string, len(ids))
 	for start := 0; start < len(ids); start += maxInsertRows {
 		end := min(start+maxInsertRows, len(ids))
 		var b strings.Builder
@@ -403,13 +418,14 @@ func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, d
 			if len(od) > 0 {
 				odj, _ = json.Marshal(od)
 			}
-			args = append(args, db.NewID(), al.ID, pid, DPending, string(odj), due, now)
+			dids[start+i] = db.NewID()
+			args = append(args, dids[start+i], al.ID, pid, DPending, string(odj), due, now)
 		}
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("insert deliveries: %w", err)
+			return nil, fmt.Errorf("insert deliveries: %w", err)
 		}
 	}
-	return nil
+	return dids, nil
 }
 
 func nullable(s string) *string {

@@ -169,3 +169,23 @@ type Roster interface {
 	// at the given time (set-based: the engine asks for thousands at once).
 	Levels(ctx context.Context, q db.Querier, postIDs []string, level int, at time.Time) (map[string]Level, error)
 }
+
+// SentDelivery tells a notifier who was addressed at send time.
+type SentDelivery struct {
+	DeliveryID string
+	PostID     string
+	OnDuty     []OnDuty
+}
+
+// Notifier queues off-line notifications (e-mail, webhooks) as rows in the
+// caller's transaction; senders deliver them after commit, at least once,
+// with a stable id. A nil Notifier queues nothing.
+type Notifier interface {
+	// Sent: level 0, the people on duty at each addressed post.
+	Sent(ctx context.Context, tx *db.Tx, al *Alert, ds []SentDelivery) error
+	// Escalated: the people an escalation level reached for one delivery.
+	Escalated(ctx context.Context, tx *db.Tx, alertID, deliveryID, postID string, level int, people []Recipient) error
+	// Ended: the alert was cancelled or closed; everyone notified of it
+	// off-line hears of that on the same channel.
+	Ended(ctx context.Context, tx *db.Tx, al *Alert) error
+}
