@@ -5,15 +5,21 @@
 // what, and before → after. Entries are inserted unsealed; a single sealer
 // (Sealer) assigns each its chain position (seq), the previous entry's hash
 // and its own hash after commit, so writers never queue on the chain head.
-// Verify walks the chain and reports the first broken link.
+// Verify walks the chain and reports the first broken link; anchors
+// (SEQ:HASH of the head, logged by the server and written into backups) let
+// Verify also detect a chain whose tail was cut off or rewritten.
 //
-// This package must never update or delete an entry's content.
+// Only auditors and administrators may read the log (List).
+//
+// This package must never update or delete an entry's content: the sealer
+// writes only seq, prev_hash and hash, and only into rows where seq is NULL.
 package audit
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"sitroom/internal/auth"
 	"sitroom/internal/clock"
@@ -35,11 +41,17 @@ type Log struct {
 	db    *db.DB
 	clock clock.Clock
 	wake  chan struct{}
+	// sealEvery is the sealer's fallback poll, for entries written by other
+	// processes (the CLI against a live server) that cannot Poke it.
+	sealEvery time.Duration
+	// batch is how many entries one sealing transaction takes, so a long
+	// backlog never holds the (SQLite: only) write connection for long.
+	batch int
 }
 
 // New returns the audit log of d.
 func New(d *db.DB, c clock.Clock) *Log {
-	return &Log{db: d, clock: c, wake: make(chan struct{}, 1)}
+	return &Log{db: d, clock: c, wake: make(chan struct{}, 1), sealEvery: 3 * time.Second, batch: 500}
 }
 
 // Record appends e to the log inside tx, as the actor in ctx. The entry is
@@ -64,7 +76,7 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, e Entry) error {
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO audit_log (at, actor, actor_user_id, ip, action, object_type, object_id, summary, before_json, after_json)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.clock.Now(), a.Label(), userID, ip, e.Action, e.ObjectType, e.ObjectID, e.Summary, before, after)
+		clock.Norm(l.clock.Now()), a.Label(), userID, ip, e.Action, e.ObjectType, e.ObjectID, e.Summary, before, after)
 	if err != nil {
 		return fmt.Errorf("audit record: %w", err)
 	}
