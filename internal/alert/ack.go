@@ -82,7 +82,8 @@ func (s *Store) Acknowledge(ctx context.Context, alertID, postID, channel string
 		return nil, err
 	}
 	var out *Ack
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
+	err = s.small(ctx, func(tx *db.Tx) error {
+		out = nil
 		now := s.clock.Now()
 		d, al, err := s.visibleDelivery(ctx, tx, a, alertID, postID)
 		if err != nil {
@@ -189,7 +190,7 @@ func (s *Store) Receipt(ctx context.Context, alertID, postID, via string) (*Deli
 		via = ChannelWeb
 	}
 	var out *Delivery
-	err := s.db.RunInTx(ctx, func(tx *db.Tx) error {
+	err := s.small(ctx, func(tx *db.Tx) error {
 		now := s.clock.Now()
 		d, _, err := s.visibleDelivery(ctx, tx, a, alertID, postID)
 		if err != nil {

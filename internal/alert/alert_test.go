@@ -287,6 +287,41 @@ func TestOnlyThoseOnDutyMayAcknowledge(t *testing.T) {
 	})
 }
 
+func TestGroupCommittedAcknowledgementsFromManyClients(t *testing.T) {
+	testutil.EachEngine(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		g := d.NewGroup(64)
+		go g.Run(ctx)
+		w.s.SetGroup(g)
+		al := w.send(t, alert.Targets{States: []string{"KZ", "BY"}}, 600)
+		var wg sync.WaitGroup
+		who := []struct{ actor, post string }{{"kz1", "KZ-MOD"}, {"kz2", "KZ-MES"}, {"by1", "BY-MOD"}, {"centre", "BY-MES"}}
+		errs := make([]error, 40)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := who[i%len(who)]
+				_, errs[i] = w.s.Acknowledge(as(c.actor), al.ID, c.post, "")
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if c := who[i%len(who)]; (c.actor == "centre") != (err != nil) {
+				t.Fatalf("%s for %s: %v", c.actor, c.post, err)
+			}
+		}
+		if n := count(t, d, "SELECT COUNT(*) FROM delivery_steps WHERE kind = 'acknowledged'"); n != 3 {
+			t.Fatalf("%d acknowledgement steps, want 3 (each delivery once)", n)
+		}
+		if n := count(t, d, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.ack'"); n != 3 {
+			t.Fatalf("%d audit entries, want 3", n)
+		}
+	})
+}
+
 func TestRepeatedAcknowledgementAnswersTheFirstAndWritesNothing(t *testing.T) {
 	testutil.EachEngine(t, func(t *testing.T, d *db.DB) {
 		w := newWorld(t, d)

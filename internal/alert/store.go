@@ -26,7 +26,20 @@ type Store struct {
 	out    *events.Appender
 	roster Roster
 	notify Notifier
-	wake   func() // wakes the engine after a commit that set timers
+	group  *db.Group // acknowledgements and receipts commit in groups when set
+	wake   func()    // wakes the engine after a commit that set timers
+}
+
+// SetGroup makes acknowledgements and receipts share transactions (group
+// commit); g.Run must be running.
+func (s *Store) SetGroup(g *db.Group) { s.group = g }
+
+// small runs a short write: in a group commit when configured, else alone.
+func (s *Store) small(ctx context.Context, fn func(tx *db.Tx) error) error {
+	if s.group != nil {
+		return s.group.Do(ctx, fn)
+	}
+	return s.db.RunInTx(ctx, fn)
 }
 
 // SetNotifier plugs in the off-line channels (built after the store).
