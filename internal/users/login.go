@@ -223,10 +223,16 @@ func (s *Store) Login(ctx context.Context, login, password, ip, userAgent string
 	}
 	ok := false
 	if reason == "" && len(password) <= MaxPasswordLen {
-		if ok, err = s.verify(ctx, hash, password); err != nil {
-			return nil, "", fmt.Errorf("password hash of %s: %w", login, err)
-		}
-		if !ok {
+		ok, err = s.verify(ctx, hash, password)
+		switch {
+		case errors.Is(err, errBadHash):
+			// A damaged hash locks nobody in or out silently: the account
+			// answers like a wrong password and the audit entry says why,
+			// so an administrator can set a new one.
+			reason = "unreadable_hash"
+		case err != nil:
+			return nil, "", err
+		case !ok:
 			reason = "wrong_password"
 		}
 	} else {

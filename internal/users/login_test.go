@@ -53,8 +53,12 @@ func TestLoginFailuresLookAlikeAndAreAudited(t *testing.T) {
 		if _, err := f.s.CreateUser(sys(), nopw); err != nil {
 			t.Fatal(err)
 		}
+		broken := f.user("broken@example.org", "viewer")
+		if _, err := d.Exec(ctx, `UPDATE users SET password_hash = 'damaged' WHERE id = ?`, broken.ID); err != nil {
+			t.Fatal(err)
+		}
 		var details []string
-		for _, login := range []string{"officer@example.org", "nobody@example.org", "gone@example.org", "nopw@example.org"} {
+		for _, login := range []string{"officer@example.org", "nobody@example.org", "gone@example.org", "nopw@example.org", "broken@example.org"} {
 			pw := goodPassword
 			if login == "officer@example.org" {
 				pw = "wrong password!"
@@ -75,8 +79,8 @@ func TestLoginFailuresLookAlikeAndAreAudited(t *testing.T) {
 		if actor != "anonymous" || summary != "failed sign-in as officer@example.org from 192.0.2.1" {
 			t.Fatalf("failure audited as %q: %q", actor, summary)
 		}
-		if n := f.auditCount("user.login_failed"); n != 4 {
-			t.Fatalf("%d failures audited, want 4", n)
+		if n := f.auditCount("user.login_failed"); n != 5 {
+			t.Fatalf("%d failures audited, want 5", n)
 		}
 		_, _, err := f.s.Login(ctx, "", "", "192.0.2.1", "curl")
 		wantFieldCode(t, err, "login", "required")

@@ -529,7 +529,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, oldPassword, newPasswor
 		}
 		ok := false
 		if oldHash != "" {
-			if ok, err = s.verify(ctx, oldHash, oldPassword); err != nil {
+			if ok, err = s.verify(ctx, oldHash, oldPassword); err != nil && !errors.Is(err, errBadHash) {
 				return err
 			}
 		}
