@@ -123,10 +123,10 @@ type BackupInfo struct {
 // PostgreSQL as a logical dump.
 func (d *DB) Backup(ctx context.Context, path string, meta BackupMeta) (*BackupInfo, error) {
 	if path == "" {
-		return nil, errors.New("backup: no output file named")
+		return nil, errors.New("no output file named")
 	}
 	if _, err := os.Lstat(path); err == nil {
-		return nil, fmt.Errorf("backup: %s already exists; a backup never overwrites a file", path)
+		return nil, fmt.Errorf("%s already exists; a backup never overwrites a file", path)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -139,16 +139,16 @@ func (d *DB) Backup(ctx context.Context, path string, meta BackupMeta) (*BackupI
 		// a consistent snapshot, and in WAL mode writers carry on meanwhile.
 		if _, err := d.r.ExecContext(ctx, "VACUUM INTO ?", abs); err != nil {
 			os.Remove(abs)
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, err
 		}
 		if err := syncFile(abs); err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, err
 		}
 	} else {
 		info.Format = FormatDump
 		f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, err
 		}
 		di, err := d.Dump(ctx, f, meta)
 		if err == nil {
@@ -159,12 +159,12 @@ func (d *DB) Backup(ctx context.Context, path string, meta BackupMeta) (*BackupI
 		}
 		if err != nil {
 			os.Remove(abs)
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, err
 		}
 		info.Tables, info.Rows = di.Tables, di.Rows
 	}
 	if err := syncDir(filepath.Dir(abs)); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return nil, err
 	}
 	st, err := os.Stat(abs)
 	if err != nil {
@@ -798,7 +798,7 @@ func Restore(ctx context.Context, dsn, path string) (*RestoreInfo, error) {
 		defer f.Close()
 		gz, err := gzip.NewReader(f)
 		if err != nil {
-			return nil, fmt.Errorf("restore: %s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		src = gz
 	case FormatSQLite:
@@ -827,7 +827,7 @@ func Restore(ctx context.Context, dsn, path string) (*RestoreInfo, error) {
 	defer d.Close()
 	info, err := d.load(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, err
 	}
 	info.Source = format
 	return info, nil
@@ -837,7 +837,7 @@ func Restore(ctx context.Context, dsn, path string) (*RestoreInfo, error) {
 func sniffBackup(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("restore: %w", err)
+		return "", err
 	}
 	defer f.Close()
 	head := make([]byte, 16)
@@ -849,7 +849,7 @@ func sniffBackup(path string) (string, error) {
 	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
 		return FormatDump, nil
 	}
-	return "", fmt.Errorf("restore: %s is not a sitroom backup (neither an SQLite database nor a gzip'd dump)", path)
+	return "", fmt.Errorf("%s is not a sitroom backup (neither an SQLite database nor a gzip'd dump)", path)
 }
 
 // sqliteTargetFree tells whether an SQLite backup can simply be copied to
@@ -857,21 +857,21 @@ func sniffBackup(path string) (string, error) {
 // would be replayed into the restored file, so it is refused.
 func sqliteTargetFree(target string) (bool, error) {
 	if target == "" {
-		return false, errors.New("restore: empty database path")
+		return false, errors.New("empty database path")
 	}
 	st, err := os.Stat(target)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return false, fmt.Errorf("restore: %w", err)
+		return false, err
 	case st.IsDir():
-		return false, fmt.Errorf("restore: %s is a directory", target)
+		return false, fmt.Errorf("%s is a directory", target)
 	case st.Size() > 0:
 		return false, nil
 	}
 	for _, sfx := range []string{"-wal", "-shm", "-journal"} {
 		if _, err := os.Stat(target + sfx); err == nil {
-			return false, fmt.Errorf("restore: %s%s exists beside the target; remove it (no database is at %s)", target, sfx, target)
+			return false, fmt.Errorf("%s%s exists beside the target; remove it (no database is at %s)", target, sfx, target)
 		}
 	}
 	return true, nil
@@ -889,11 +889,11 @@ func openSQLiteBackup(ctx context.Context, path string) (*DB, error) {
 	var res string
 	if err := r.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("restore: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if res != "ok" {
 		r.Close()
-		return nil, fmt.Errorf("restore: %s is damaged: %s", path, res)
+		return nil, fmt.Errorf("%s is damaged: %s", path, res)
 	}
 	return s, nil
 }
@@ -906,34 +906,34 @@ func restoreSQLiteCopy(ctx context.Context, src, target string) (*RestoreInfo, e
 	versions, err := appliedVersions(ctx, s)
 	s.Close()
 	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, err
 	}
 	info := &RestoreInfo{Method: "copy", Source: FormatSQLite}
 	if len(versions) > 0 {
 		info.SchemaVersion = versions[len(versions)-1]
 	}
 	if err := (&DB{Dialect: SQLite}).checkVersions(versions); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, err
 	}
 	tmp := target + ".restoring"
 	if err := copyFile(src, tmp); err != nil {
 		os.Remove(tmp)
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, err
 	}
 	if err := os.Rename(tmp, target); err != nil {
 		os.Remove(tmp)
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, err
 	}
 	if err := syncDir(filepath.Dir(target)); err != nil {
 		return nil, err
 	}
 	d, err := Open(ctx, target, Options{MaxConns: 1})
 	if err != nil {
-		return nil, fmt.Errorf("restore: open restored file: %w", err)
+		return nil, fmt.Errorf("open restored file: %w", err)
 	}
 	defer d.Close()
 	if _, err := d.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("restore: migrate restored file: %w", err)
+		return nil, fmt.Errorf("migrate restored file: %w", err)
 	}
 	return info, nil
 }
@@ -1102,6 +1102,15 @@ func (d *DB) load(ctx context.Context, r io.Reader) (*RestoreInfo, error) {
 		return nil, err
 	}
 	info := &RestoreInfo{Method: "load", SchemaVersion: h.SchemaVersion, Anchor: h.Anchor}
+	if d.Dialect == Postgres {
+		var schema sql.NullString
+		if err := d.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return nil, err
+		}
+		if !schema.Valid {
+			return nil, errors.New("no schema of the URL's search_path exists on the server; create it first (CREATE SCHEMA …)")
+		}
+	}
 	cur, err := d.currentVersion(ctx)
 	if err != nil {
 		return nil, err
