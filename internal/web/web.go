@@ -1,0 +1,101 @@
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"sitroom/internal/audit"
+	"sitroom/internal/clock"
+	"sitroom/internal/db"
+	"sitroom/internal/directory"
+	"sitroom/internal/users"
+)
+
+// Deps are what the pages need; internal/app fills them.
+type Deps struct {
+	DB        *db.DB
+	Clock     clock.Clock
+	Audit     *audit.Log
+	Directory *directory.Store
+	Users     *users.Store
+	Log       *slog.Logger
+	Secure    bool // cookies get the Secure flag (TLS or an https base URL)
+	TestMode  bool // the test clock is on: the layout says so
+}
+
+// Web holds the parsed templates, catalogues and assets, all prepared once
+// at start.
+type Web struct {
+	Deps
+	cats   map[string]catalogue
+	assets *assets
+	pages  map[string]map[string]*pageTemplate // lang → page name → template
+}
+
+// New prepares the interface. Any fault in a template, a catalogue or a
+// static file is returned here, so that a broken build stops at start and
+// never at a request.
+func New(d Deps) (*Web, error) {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	w := &Web{Deps: d}
+	var err error
+	if w.cats, err = loadCatalogues(); err != nil {
+		return nil, err
+	}
+	if w.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if w.pages, err = w.parseTemplates(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Register builds the interface and adds its routes to mux. It panics when
+// the interface cannot be built (a template or catalogue error), which stops
+// the server at start with the reason.
+func Register(mux *http.ServeMux, d Deps) {
+	w, err := New(d)
+	if err != nil {
+		panic(fmt.Sprintf("web: cannot build the interface: %v", err))
+	}
+	w.Routes(mux)
+}
+
+// Routes adds every page route to mux.
+func (w *Web) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /static/{file}", w.assets.serve)
+	mux.HandleFunc("GET /{$}", w.signedIn(w.home))
+	mux.HandleFunc("GET /login", w.loginForm)
+	mux.HandleFunc("POST /login", w.login)
+	mux.HandleFunc("POST /logout", w.logout)
+	mux.HandleFunc("POST /lang", w.setLang)
+
+	mux.HandleFunc("GET /profile", w.signedIn(w.profile))
+	mux.HandleFunc("POST /profile", w.signedIn(w.profileSave))
+	mux.HandleFunc("POST /profile/password", w.signedIn(w.profilePassword))
+	mux.HandleFunc("POST /profile/sessions/revoke", w.signedIn(w.profileRevokeAll))
+	mux.HandleFunc("POST /profile/sessions/{id}/end", w.signedIn(w.profileEndSession))
+
+	w.directoryRoutes(mux)
+	w.adminRoutes(mux)
+
+	// Anything else is a 404 page (the API answers its own paths).
+	mux.HandleFunc("/", w.notFound)
+}
+
+// home is the landing page after sign-in: the first section the user sees.
+func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
+	nav := visibleNav(actorOf(r), "")
+	if len(nav) > 0 {
+		http.Redirect(rw, r, nav[0].Path, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(rw, r, "/profile", http.StatusSeeOther)
+}
