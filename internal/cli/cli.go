@@ -10,6 +10,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // Env is what a command may touch of the outside world.
@@ -24,9 +26,8 @@ type Env struct {
 
 // OSEnv is the real process environment.
 func OSEnv() *Env {
-	fi, err := os.Stdin.Stat()
-	term := err == nil && fi.Mode()&os.ModeCharDevice != 0
-	return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, StdinIsTerminal: term}
+	return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd()))}
 }
 
 type command struct {
