@@ -2,9 +2,11 @@
 //
 // Writers call Record inside the action's own transaction: one entry per
 // action (an alert to 10,000 posts is one entry), with who, when, from where,
-// what, and before → after. Entries are inserted unsealed; a single sealer
-// (Sealer) assigns each its chain position (seq), the previous entry's hash
-// and its own hash after commit, so writers never queue on the chain head.
+// what, and before → after. Entries are inserted unsealed; the sealer
+// (RunSealer, SealPending) assigns each its chain position (seq), the
+// previous entry's hash and its own hash after commit, so writers never
+// queue on the chain head. Sealers in several processes take turns on the
+// head row's lock, so there is only ever one chain.
 // Verify walks the chain and reports the first broken link; anchors
 // (SEQ:HASH of the head, logged by the server and written into backups) let
 // Verify also detect a chain whose tail was cut off or rewritten.

@@ -27,6 +27,12 @@ func sysCtx() context.Context {
 // record writes n entries, each in its own transaction, as the actor in ctx.
 func record(t testing.TB, ctx context.Context, d *db.DB, l *audit.Log, n int, prefix string) {
 	t.Helper()
+	if err := recordErr(ctx, d, l, n, prefix); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func recordErr(ctx context.Context, d *db.DB, l *audit.Log, n int, prefix string) error {
 	for i := 0; i < n; i++ {
 		err := d.RunInTx(ctx, func(tx *db.Tx) error {
 			return l.Record(ctx, tx, audit.Entry{
@@ -36,9 +42,10 @@ func record(t testing.TB, ctx context.Context, d *db.DB, l *audit.Log, n int, pr
 			})
 		})
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 func seal(t testing.TB, l *audit.Log) int {
@@ -132,7 +139,9 @@ func TestConcurrentWritersAndSealerMakeOneContiguousChain(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				record(t, ctx, d, l, each, fmt.Sprint("w", w))
+				if err := recordErr(ctx, d, l, each, fmt.Sprint("w", w)); err != nil {
+					t.Error(err)
+				}
 			}()
 		}
 		wg.Wait()
