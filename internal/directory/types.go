@@ -167,6 +167,11 @@ type File struct {
 	People       []Person      `json:"people" yaml:"people"`
 	Posts        []Post        `json:"posts" yaml:"posts"`
 	Users        []FileUser    `json:"users,omitempty" yaml:"users,omitempty"`
+
+	// src remembers where a parsed file came from and the line of every
+	// record and field, so errors found after parsing still name the line.
+	// Nil for a File built in code.
+	src *fileSource
 }
 
 // OrgInfo names the organisation running this installation.
