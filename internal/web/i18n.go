@@ -83,7 +83,9 @@ func (tr translator) T(key string, args ...any) string {
 	if !ok {
 		return missingMark(key)
 	}
-	if len(args) == 0 {
+	if len(args) == 0 || !strings.Contains(s, "%") {
+		// A text without verbs ignores arguments (a page title may be
+		// given the record's code whether or not the text shows it).
 		return s
 	}
 	return fmt.Sprintf(s, args...)

@@ -313,12 +313,17 @@ func TestSafeNextAcceptsOnlySameSitePaths(t *testing.T) {
 		"https://evil.example/":     "",
 		"javascript:alert(1)":       "",
 		"directory":                 "",
-		"/login?next=/x":            "",
+		"/login?next=/x":            "/login?next=/x",
 		"/a\r\nSet-Cookie: x=1":     "",
 		"/%2F%2Fevil.example":       "/%2F%2Fevil.example",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, in := range []string{"/login", "/login?next=/x", "/logout"} {
+		if got := afterLogin(in); got != "" {
+			t.Errorf("afterLogin(%q) = %q", in, got)
 		}
 	}
 }

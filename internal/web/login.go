@@ -14,7 +14,7 @@ type loginView struct {
 }
 
 func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
-	next := safeNext(r.URL.Query().Get("next"))
+	next := afterLogin(r.URL.Query().Get("next"))
 	if actorOf(r) != nil {
 		if next == "" {
 			next = "/"
@@ -34,7 +34,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	next := safeNext(f.Get("next"))
+	next := afterLogin(f.Get("next"))
 	sess, cookie, err := w.Users.Login(r.Context(), f.Get("login"), r.PostFormValue("password"), httpx.ClientIP(r), r.UserAgent())
 	if err != nil {
 		w.loginFailed(rw, r, f, next, err)

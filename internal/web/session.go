@@ -103,7 +103,14 @@ func safeNext(next string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return ""
 	}
-	if strings.HasPrefix(u.Path, "/login") || strings.HasPrefix(u.Path, "/logout") {
+	return next
+}
+
+// afterLogin is where to go after signing in: a safe return path, but not
+// the sign-in or sign-out pages themselves.
+func afterLogin(next string) string {
+	next = safeNext(next)
+	if strings.HasPrefix(next, "/login") || strings.HasPrefix(next, "/logout") {
 		return ""
 	}
 	return next
