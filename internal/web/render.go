@@ -308,7 +308,7 @@ func (w *Web) errorPage(rw http.ResponseWriter, r *http.Request, status int, err
 	ev := errorView{Status: status, Key: key}
 	if e, ok := apperr.As(err); ok {
 		tr := w.tr(p.Lang)
-		if tr.Has("problem." + e.Type) {
+		if e.Type != "not-found" && e.Type != "forbidden" && tr.Has("problem."+e.Type) {
 			ev.Detail = tr.T("problem." + e.Type)
 		}
 		if e.RetryAfter > 0 {
