@@ -1,0 +1,223 @@
+package readiness
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// SVGOptions tune TrendSVG.
+type SVGOptions struct {
+	// Lang is "en" (default) or "ru": the chart's few words.
+	Lang string
+	// ID prefixes the ids of the title and description elements, so that
+	// several charts can sit on one page (default "readiness-trend").
+	ID string
+	// Columns of small multiples (default 2; 1 when there is one post).
+	Columns int
+}
+
+// svgText are the chart's words. The chart is rendered here, not in a
+// template, so it carries its own two languages.
+var svgText = map[string]map[string]string{
+	"en": {
+		"title":  "Median time to acknowledge per post, by month",
+		"desc":   "%d posts, %s to %s (months in zone %s). Values in seconds. A cross marks a missed month: the post missed more than half of that month's checks. A gap is a month without a check.",
+		"missed": "missed",
+		"sec":    "s",
+		"over":   "> deadline",
+		"none":   "No readiness check in this period.",
+		"point":  "%s, %s: median %s (%d checks, %d missed)",
+		"legend": "● median time to acknowledge, seconds   × missed month   gap: no check",
+	},
+	"ru": {
+		"title":  "Медианное время подтверждения по постам, по месяцам",
+		"desc":   "Постов: %d, с %s по %s (месяцы по поясу %s). Значения в секундах. Крестик — месяц с пропуском: пост пропустил больше половины проверок месяца. Разрыв — месяц без проверки.",
+		"missed": "пропуск",
+		"sec":    "с",
+		"over":   "> срока",
+		"none":   "За этот период проверок готовности не было.",
+		"point":  "%s, %s: медиана %s (проверок: %d, пропущено: %d)",
+		"legend": "● медианное время подтверждения, секунды   × месяц с пропуском   разрыв: нет проверки",
+	},
+}
+
+// Geometry of one small multiple.
+const (
+	panelW   = 400
+	panelH   = 200
+	padLeft  = 58
+	padRight = 14
+	padTop   = 44 // panel title, then the "missed" row
+	padBot   = 56 // rotated month labels
+	headerH  = 54 // chart title and legend
+)
+
+func esc(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// niceStep picks a tick step (seconds) giving at most 4 intervals up to max.
+func niceStep(maxSec float64) float64 {
+	for _, s := range []float64{10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400} {
+		if maxSec/s <= 4 {
+			return s
+		}
+	}
+	return math.Ceil(maxSec/4/86400) * 86400
+}
+
+// TrendSVG renders a trend as an SVG chart: one small multiple per post
+// (a line per post on one chart is unreadable past a handful of posts),
+// all on the same scale, months along the x axis with their labels, the
+// median time to acknowledge in seconds up the y axis, a cross in the top
+// row for a missed month, a gap for a month without a check. It is
+// accessible: role="img" with <title> and <desc>, every panel and point has
+// its own <title>, and every label is text (no meaning by colour alone).
+func TrendSVG(t *Trend, o SVGOptions) []byte {
+	tx := svgText["en"]
+	if m, ok := svgText[o.Lang]; ok {
+		tx = m
+	}
+	id := o.ID
+	if id == "" {
+		id = "readiness-trend"
+	}
+	id = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, id)
+	cols := o.Columns
+	if cols <= 0 {
+		cols = 2
+	}
+	n := len(t.Posts)
+	cols = max(min(cols, n), 1)
+	rows := (n + cols - 1) / cols
+	width := cols * panelW
+	height := headerH + max(rows, 1)*panelH
+	if n == 0 {
+		height = headerH + 40
+	}
+	first, last := "", ""
+	if len(t.Months) > 0 {
+		first, last = t.Months[0], t.Months[len(t.Months)-1]
+	}
+
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" font-family="sans-serif" font-size="11">`,
+		width, height, width, height, id, id)
+	p(`<title id="%s-title">%s</title>`, id, esc(tx["title"]))
+	p(`<desc id="%s-desc">%s</desc>`, id, esc(fmt.Sprintf(tx["desc"], n, first, last, t.Zone)))
+	p(`<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>`, width, height)
+	p(`<text x="8" y="20" font-size="14" font-weight="bold" fill="#111111">%s</text>`, esc(tx["title"]))
+	p(`<text x="8" y="40" fill="#333333">%s</text>`, esc(tx["legend"]))
+	if n == 0 {
+		p(`<text x="8" y="%d" fill="#333333">%s</text>`, headerH+20, esc(tx["none"]))
+		p(`</svg>`)
+		return []byte(b.String())
+	}
+
+	// One scale for every panel, so posts compare at a glance.
+	maxSec := 60.0
+	for _, pt := range t.Posts {
+		for _, m := range pt.Points {
+			if m.Median.Valid && !m.Median.Over {
+				maxSec = math.Max(maxSec, m.Median.D.Seconds())
+			}
+		}
+	}
+	step := niceStep(maxSec)
+	top := math.Ceil(maxSec/step) * step
+	plotW := float64(panelW - padLeft - padRight)
+	plotH := float64(panelH - padTop - padBot)
+	nm := max(len(t.Months), 1)
+	xOf := func(i int) float64 { return float64(padLeft) + (float64(i)+0.5)*plotW/float64(nm) }
+	yOf := func(sec float64) float64 { return float64(padTop) + plotH - sec/top*plotH }
+	missY := float64(padTop) - 8
+	label := func(pt PostTrend) string {
+		name := pt.NameEN
+		if o.Lang == "ru" && pt.NameRU != "" {
+			name = pt.NameRU
+		}
+		if name == "" || name == pt.Code {
+			return pt.Code
+		}
+		return pt.Code + " — " + name
+	}
+	value := func(s Stat) string {
+		if s.Over {
+			return tx["over"]
+		}
+		sec, _ := s.Seconds()
+		return fmt.Sprintf("%d %s", sec, tx["sec"])
+	}
+
+	for k, pt := range t.Posts {
+		ox, oy := (k%cols)*panelW, headerH+(k/cols)*panelH
+		name := label(pt)
+		p(`<g transform="translate(%d,%d)" role="group" aria-label="%s">`, ox, oy, esc(name))
+		p(`<title>%s</title>`, esc(name))
+		p(`<text x="%d" y="14" font-weight="bold" fill="#111111">%s</text>`, padLeft-40, esc(name))
+		// Axes, ticks and grid.
+		for v := 0.0; v <= top+0.5; v += step {
+			y := yOf(v)
+			p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#dddddd" stroke-width="1"/>`, padLeft, y, panelW-padRight, y)
+			p(`<text x="%d" y="%.1f" text-anchor="end" fill="#333333">%s</text>`, padLeft-4, y+4, esc(fmt.Sprintf("%.0f %s", v, tx["sec"])))
+		}
+		p(`<line x1="%d" y1="%d" x2="%d" y2="%.1f" stroke="#333333" stroke-width="1"/>`, padLeft, padTop, padLeft, float64(padTop)+plotH)
+		p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#333333" stroke-width="1"/>`, padLeft, float64(padTop)+plotH, panelW-padRight, float64(padTop)+plotH)
+		p(`<text x="%d" y="%.1f" text-anchor="end" fill="#a61b1b" font-size="9">%s</text>`, padLeft-4, missY+3, esc(tx["missed"]))
+		for i, m := range t.Months {
+			x := xOf(i)
+			y := float64(padTop) + plotH + 10
+			p(`<text x="%.1f" y="%.1f" text-anchor="end" font-size="9" fill="#333333" transform="rotate(-45 %.1f %.1f)">%s</text>`, x, y, x, y, esc(m))
+		}
+		// The line: segments through consecutive months with a finite median.
+		var seg []string
+		flush := func() {
+			if len(seg) > 1 {
+				p(`<polyline fill="none" stroke="#1f5fa8" stroke-width="2" points="%s"/>`, strings.Join(seg, " "))
+			}
+			seg = seg[:0]
+		}
+		for i, m := range pt.Points {
+			if m.Median.Valid && !m.Median.Over {
+				seg = append(seg, fmt.Sprintf("%.1f,%.1f", xOf(i), yOf(m.Median.D.Seconds())))
+			} else {
+				flush()
+			}
+		}
+		flush()
+		// Points, each with its own title (a tooltip and a screen-reader label).
+		for i, m := range pt.Points {
+			x := xOf(i)
+			switch {
+			case !m.Median.Valid:
+				continue
+			case m.Median.Over:
+				tt := fmt.Sprintf(tx["point"], pt.Code, m.Month, value(m.Median), m.Checks, m.Missed)
+				p(`<g><title>%s</title><path d="M%.1f %.1f l8 8 m0 -8 l-8 8" stroke="#a61b1b" stroke-width="2.5" fill="none"/></g>`,
+					esc(tt), x-4, missY-4)
+			default:
+				tt := fmt.Sprintf(tx["point"], pt.Code, m.Month, value(m.Median), m.Checks, m.Missed)
+				fill := "#1f5fa8"
+				if m.Missed > 0 { // a month with a miss that did not sink the median: hollow point
+					fill = "#ffffff"
+				}
+				p(`<circle cx="%.1f" cy="%.1f" r="4" fill="%s" stroke="#1f5fa8" stroke-width="2"><title>%s</title></circle>`,
+					x, yOf(m.Median.D.Seconds()), fill, esc(tt))
+			}
+		}
+		p(`</g>`)
+	}
+	p(`</svg>`)
+	return []byte(b.String())
+}
