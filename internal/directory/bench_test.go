@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -110,5 +111,24 @@ func BenchmarkImportUnchanged(b *testing.B) {
 		if err != nil || rep.Changed() != 0 {
 			b.Fatalf("%+v, %v", rep, err)
 		}
+	}
+}
+
+// BenchmarkParseFile parses the 1000-person directory written as YAML and
+// as JSON.
+func BenchmarkParseFile(b *testing.B) {
+	for _, format := range []string{"yaml", "json"} {
+		b.Run(format, func(b *testing.B) {
+			var buf bytes.Buffer
+			if err := directory.WriteFile(&buf, benchFile(), format); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(buf.Len()))
+			for b.Loop() {
+				if _, err := directory.ParseFile(bytes.NewReader(buf.Bytes()), "bench."+format); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

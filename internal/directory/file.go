@@ -182,7 +182,7 @@ func ParseFile(r io.Reader, name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{lines: map[string]int{}}
+	w := &walker{lines: map[string]int{}, fields: map[reflect.Type]map[string]reflect.StructField{}}
 	w.walk(root, reflect.TypeOf(File{}), "")
 	if len(w.problems) > 0 {
 		sortProblems(w.problems)
@@ -202,8 +202,8 @@ var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 // "did not find expected '-' indicator" the yaml package names the line
 // where the enclosing block starts (and not consistently), which can be far
 // above the mistake; the mistake is on the first line whose prefix of the
-// file fails with the same error. The search is bounded; past the bound the
-// package's own line stands.
+// file fails with the same error. The search is bounded in lines and in
+// bytes parsed; past the bound the package's own line stands.
 func refineYAMLLine(data []byte, line int, msg string) int {
 	if !strings.HasPrefix(msg, "did not find expected") {
 		return line
@@ -213,8 +213,12 @@ func refineYAMLLine(data []byte, line int, msg string) int {
 	for k := 0; k < len(lines) && k < max(line, 1)-1; k++ {
 		end += len(lines[k])
 	}
+	budget := 64 << 20 // bytes parsed in all, about a second's work
 	for k := max(line, 1); k <= len(lines) && k < line+2000; k++ {
 		end += len(lines[k-1])
+		if budget -= end; budget < 0 {
+			break
+		}
 		var n yaml.Node
 		if err := yaml.Unmarshal(data[:end], &n); err != nil && strings.HasSuffix(err.Error(), msg) {
 			return k
@@ -274,7 +278,14 @@ func yamlNode(data []byte, name string) (*yaml.Node, error) {
 // jsonNode parses JSON into the same node tree YAML gives, with the line of
 // every value, so one walker and one decoder serve both syntaxes.
 func jsonNode(data []byte, name string) (*yaml.Node, error) {
-	lineAt := func(off int) int { return bytes.Count(data[:min(off, len(data))], []byte("\n")) + 1 }
+	// starts[i] is the offset where line i+2 begins.
+	var starts []int
+	for i, c := range data {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	lineAt := func(off int) int { return sort.SearchInts(starts, off+1) + 1 }
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	// start finds where the next token begins: InputOffset is the end of
@@ -369,6 +380,7 @@ var timeType = reflect.TypeOf(time.Time{})
 type walker struct {
 	lines    map[string]int
 	problems []Problem
+	fields   map[reflect.Type]map[string]reflect.StructField
 }
 
 func (w *walker) problem(line int, path, code, format string, args ...any) {
@@ -396,7 +408,11 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 			w.problem(n.Line, path, "wrong_type", "expected a mapping of fields, found %s", describe(n))
 			return
 		}
-		fields := yamlFields(t)
+		fields, ok := w.fields[t]
+		if !ok {
+			fields = yamlFields(t)
+			w.fields[t] = fields
+		}
 		keys := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
