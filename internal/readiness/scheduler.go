@@ -1,6 +1,7 @@
 package readiness
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -128,10 +129,14 @@ func (sc *Scheduler) Tick(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		var firstErr error
 		for i := range work {
+			// One check's store failure must not hold back the others
+			// taken in the same claim: they would wait out the grace.
 			done, err := sc.s.fireClaimed(sys, &work[i])
 			if err != nil {
-				return total, err
+				firstErr = cmp.Or(firstErr, err)
+				continue
 			}
 			if done {
 				total++
@@ -143,6 +148,9 @@ func (sc *Scheduler) Tick(ctx context.Context) (int, error) {
 					sc.OnFire(work[i].ID, alertID)
 				}
 			}
+		}
+		if firstErr != nil {
+			return total, firstErr
 		}
 		if len(work) < sc.Batch {
 			return total, nil

@@ -2,7 +2,9 @@ package readiness_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,6 +371,54 @@ func TestOnlyTheCentreManagesChecksAndBadInputChangesNothing(t *testing.T) {
 		}
 		if _, err := w.s.Report(as("centre"), c.ID, readiness.ReportOptions{}); !apperr.Is(err, apperr.KindConflict) {
 			t.Fatalf("report of a cancelled check: %v", err)
+		}
+	})
+}
+
+func TestSchedulersRacingOverTheSameDueChecksFireEachOnce(t *testing.T) {
+	testutil.EachEngine(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		const checks = 6
+		var last time.Time
+		for i := range checks {
+			c, err := w.s.Create(as("centre"), readiness.NewCheck{Title: fmt.Sprintf("Check %d", i), AckWithinSeconds: 600, Kind: readiness.KindAt,
+				At: new(t0.Add(time.Duration(i+1) * time.Minute)), Targets: alert.Targets{Posts: []string{posts[i]}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = c.FireAt
+		}
+		scheds := []*readiness.Scheduler{w.sched, readiness.NewScheduler(newStore(d, w.clk, w.alerts), w.log), readiness.NewScheduler(newStore(d, w.clk, w.alerts), w.log)}
+		for _, sc := range scheds {
+			sc.Batch = 2
+		}
+		w.clk.Set(last)
+		var mu sync.Mutex
+		total := 0
+		var wg sync.WaitGroup
+		for _, sc := range scheds {
+			wg.Go(func() {
+				for range 3 {
+					n, err := sc.Tick(ctx)
+					if err != nil {
+						t.Error(err)
+					}
+					mu.Lock()
+					total += n
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if total != checks {
+			t.Fatalf("schedulers recorded %d firings of %d checks", total, checks)
+		}
+		if n := count(t, d, "SELECT COUNT(*) FROM alerts"); n != checks {
+			t.Fatalf("%d alerts for %d checks", n, checks)
+		}
+		if n := count(t, d, "SELECT COUNT(*) FROM readiness_checks WHERE state = 'fired'"); n != checks {
+			t.Fatalf("%d checks fired", n)
 		}
 	})
 }

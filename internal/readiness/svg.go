@@ -23,24 +23,30 @@ type SVGOptions struct {
 // template, so it carries its own two languages.
 var svgText = map[string]map[string]string{
 	"en": {
-		"title":  "Median time to acknowledge per post, by month",
-		"desc":   "%d posts, %s to %s (months in zone %s). Values in seconds. A cross marks a missed month: the post missed more than half of that month's checks. A gap is a month without a check.",
-		"missed": "missed",
-		"sec":    "s",
-		"over":   "> deadline",
-		"none":   "No readiness check in this period.",
-		"point":  "%s, %s: median %s (%d checks, %d missed)",
-		"legend": "● median time to acknowledge, seconds   × missed month   gap: no check",
+		"title":    "Median time to acknowledge per post, by month",
+		"desc":     "%d posts, %s to %s (months in zone %s). Values in seconds. A cross marks a missed month: the post missed more than half of that month's checks. A gap is a month without a check.",
+		"missed":   "missed",
+		"sec":      "s",
+		"over":     "> deadline",
+		"none":     "No readiness check in this period.",
+		"point":    "%s, %s: median %s (%d checks, %d missed)",
+		"l-point":  "median time to acknowledge in the month, seconds",
+		"l-hollow": "a month with a miss that did not sink the median",
+		"l-cross":  "missed month: more than half of the month's checks missed",
+		"l-gap":    "no line: no check that month",
 	},
 	"ru": {
-		"title":  "Медианное время подтверждения по постам, по месяцам",
-		"desc":   "Постов: %d, с %s по %s (месяцы по поясу %s). Значения в секундах. Крестик — месяц с пропуском: пост пропустил больше половины проверок месяца. Разрыв — месяц без проверки.",
-		"missed": "пропуск",
-		"sec":    "с",
-		"over":   "> срока",
-		"none":   "За этот период проверок готовности не было.",
-		"point":  "%s, %s: медиана %s (проверок: %d, пропущено: %d)",
-		"legend": "● медианное время подтверждения, секунды   × месяц с пропуском   разрыв: нет проверки",
+		"title":    "Медианное время подтверждения по постам, по месяцам",
+		"desc":     "Постов: %d, с %s по %s (месяцы по поясу %s). Значения в секундах. Крестик — месяц с пропуском: пост пропустил больше половины проверок месяца. Разрыв — месяц без проверки.",
+		"missed":   "пропуск",
+		"sec":      "с",
+		"over":     "> срока",
+		"none":     "За этот период проверок готовности не было.",
+		"point":    "%s, %s: медиана %s (проверок: %d, пропущено: %d)",
+		"l-point":  "медианное время подтверждения за месяц, секунды",
+		"l-hollow": "месяц с пропуском, не изменившим медиану",
+		"l-cross":  "месяц с пропуском: пропущено больше половины проверок",
+		"l-gap":    "разрыв линии: в этом месяце проверки не было",
 	},
 }
 
@@ -50,9 +56,9 @@ const (
 	panelH   = 200
 	padLeft  = 58
 	padRight = 14
-	padTop   = 44 // panel title, then the "missed" row
-	padBot   = 56 // rotated month labels
-	headerH  = 54 // chart title and legend
+	padTop   = 54  // panel title, then the "missed" row
+	padBot   = 56  // rotated month labels
+	headerH  = 100 // chart title and legend
 )
 
 func esc(s string) string {
@@ -100,10 +106,10 @@ func TrendSVG(t *Trend, o SVGOptions) []byte {
 	n := len(t.Posts)
 	cols = max(min(cols, n), 1)
 	rows := (n + cols - 1) / cols
-	width := cols * panelW
+	width := max(cols*panelW, 600) // room for the title and legend
 	height := headerH + max(rows, 1)*panelH
 	if n == 0 {
-		height = headerH + 40
+		height = 64
 	}
 	first, last := "", ""
 	if len(t.Months) > 0 {
@@ -118,11 +124,17 @@ func TrendSVG(t *Trend, o SVGOptions) []byte {
 	p(`<desc id="%s-desc">%s</desc>`, id, esc(fmt.Sprintf(tx["desc"], n, first, last, t.Zone)))
 	p(`<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>`, width, height)
 	p(`<text x="8" y="20" font-size="14" font-weight="bold" fill="#111111">%s</text>`, esc(tx["title"]))
-	p(`<text x="8" y="40" fill="#333333">%s</text>`, esc(tx["legend"]))
 	if n == 0 {
-		p(`<text x="8" y="%d" fill="#333333">%s</text>`, headerH+20, esc(tx["none"]))
+		p(`<text x="8" y="%d" fill="#333333">%s</text>`, 48, esc(tx["none"]))
 		p(`</svg>`)
 		return []byte(b.String())
+	}
+	// Legend: the marks as drawn, each with its words.
+	p(`<g aria-hidden="true"><circle cx="14" cy="36" r="4" fill="#1f5fa8" stroke="#1f5fa8" stroke-width="2"/>`)
+	p(`<circle cx="14" cy="52" r="4" fill="#ffffff" stroke="#1f5fa8" stroke-width="2"/>`)
+	p(`<path d="M10 64 l8 8 m0 -8 l-8 8" stroke="#a61b1b" stroke-width="2.5" fill="none"/></g>`)
+	for i, k := range []string{"l-point", "l-hollow", "l-cross", "l-gap"} {
+		p(`<text x="26" y="%d" fill="#333333">%s</text>`, 40+16*i, esc(tx[k]))
 	}
 
 	// One scale for every panel, so posts compare at a glance.
@@ -141,7 +153,7 @@ func TrendSVG(t *Trend, o SVGOptions) []byte {
 	nm := max(len(t.Months), 1)
 	xOf := func(i int) float64 { return float64(padLeft) + (float64(i)+0.5)*plotW/float64(nm) }
 	yOf := func(sec float64) float64 { return float64(padTop) + plotH - sec/top*plotH }
-	missY := float64(padTop) - 8
+	missY := float64(padTop) - 18
 	label := func(pt PostTrend) string {
 		name := pt.NameEN
 		if o.Lang == "ru" && pt.NameRU != "" {
