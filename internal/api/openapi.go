@@ -191,7 +191,7 @@ func queryParams() map[string]*parameter {
 		"cursor": {Name: "cursor", In: "query", Schema: str,
 			Description: "next_cursor of the previous page"},
 		"user": {Name: "user", In: "query", Schema: str,
-			Description: "administrators: another user's id or login"},
+			Description: "whose tokens: a login (one's own, or anyone's for administrators); default one's own, or everyone's for administrators"},
 		"active": {Name: "active", In: "query", Schema: &schema{Type: "boolean"},
 			Description: "only active (true) or inactive (false) users"},
 		"actor": {Name: "actor", In: "query", Schema: str,

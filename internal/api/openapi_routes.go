@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"reflect"
 
 	"sitroom/internal/audit"
 	"sitroom/internal/directory"
@@ -171,6 +172,7 @@ func annotate(s *schemas) {
 	s.enums["StatusChange.status"] = st
 	s.enums["MemberState.status"] = st
 	s.enums["Me.via"] = strs("session", "token")
+	s.names[reflect.TypeOf(audit.View{})] = "AuditEntry"
 	s.nullable["Post.contacts"] = true
 	s.notes["Post.contacts"] = "null when withheld: the caller may not see the post's member state"
 	s.notes["MemberState.code"] = "ISO 3166 alpha-2; never changes"
