@@ -15,7 +15,8 @@ const MaxGapDays = 366
 // Gaps reports every interval within `days` days from `from` in which a
 // post has nobody on duty in either slot: for post postID, or for every
 // active post the caller may see when postID is "". Only posts with at
-// least one gap are listed (by code). One query reads the posts and their
+// least one gap are listed (by code). A person archived (gone) covers
+// nothing from then on. One query reads the posts and their
 // rows; the interval arithmetic is done here. Overrides never leave a slot
 // empty (a cover or swap always names a person), so coverage is simply the
 // union of the rows.
@@ -45,8 +46,10 @@ func (s *Store) Gaps(ctx context.Context, postID string, from time.Time, days in
 			args = append(args, fa...)
 		}
 	}
-	rs, err := s.db.Query(ctx, `SELECT po.id, po.code, po.name_en, po.name_ru, po.tz, s.start_at, s.end_at
-		FROM posts po LEFT JOIN duty_shifts s ON s.post_id = po.id AND s.start_at < ? AND s.start_at > ? AND s.end_at > ?`+where+
+	// A row of a person who has been archived covers nothing after that.
+	rs, err := s.db.Query(ctx, `SELECT po.id, po.code, po.name_en, po.name_ru, po.tz, s.start_at, s.end_at, pe.active_to
+		FROM posts po LEFT JOIN duty_shifts s ON s.post_id = po.id AND s.start_at < ? AND s.start_at > ? AND s.end_at > ?
+		LEFT JOIN people pe ON pe.id = s.person_id`+where+
 		` ORDER BY po.code, po.id, s.start_at`, args...)
 	if err != nil {
 		return nil, err
@@ -67,8 +70,8 @@ func (s *Store) Gaps(ctx context.Context, postID string, from time.Time, days in
 	}
 	for rs.Next() {
 		var pg PostGaps
-		var st, en sql.NullTime
-		if err := rs.Scan(&pg.PostID, &pg.Code, &pg.NameEN, &pg.NameRU, &pg.TZ, &st, &en); err != nil {
+		var st, en, gone sql.NullTime
+		if err := rs.Scan(&pg.PostID, &pg.Code, &pg.NameEN, &pg.NameRU, &pg.TZ, &st, &en, &gone); err != nil {
 			return nil, err
 		}
 		if cur == nil || cur.PostID != pg.PostID {
@@ -76,7 +79,13 @@ func (s *Store) Gaps(ctx context.Context, postID string, from time.Time, days in
 			cur = &pg
 		}
 		if st.Valid && en.Valid {
-			cover = append(cover, Interval{clock.Norm(st.Time), clock.Norm(en.Time)})
+			iv := Interval{clock.Norm(st.Time), clock.Norm(en.Time)}
+			if gone.Valid && gone.Time.Before(iv.End) {
+				iv.End = clock.Norm(gone.Time)
+			}
+			if iv.End.After(iv.Start) {
+				cover = append(cover, iv)
+			}
 		}
 	}
 	if err := rs.Err(); err != nil {

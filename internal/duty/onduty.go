@@ -37,13 +37,17 @@ func onDutyQuery(ctx context.Context, q db.Querier, cond string, condArgs []any,
 	if cond != "" {
 		and = " AND " + cond
 	}
-	query := `SELECT ` + dutyCols + shiftFrom + ` WHERE s.start_at <= ? AND s.start_at > ? AND s.end_at > ?` + and +
-		` UNION ALL SELECT ` + cutCols + ` FROM duty_shifts s WHERE s.source <> 'rotation' AND s.start_at > ? AND s.start_at < ? AND s.end_at > ?
-		AND (s.start_at > ? OR s.end_at <= ?)` + and
-	args := make([]any, 0, 8+2*len(condArgs))
-	args = append(args, at, at.Add(-MaxShift), at)
+	// A person archived by `at` (who has left) is on duty nowhere, whatever
+	// rows were generated for them before they left.
+	query := `SELECT ` + dutyCols + shiftFrom + ` WHERE s.start_at <= ? AND s.start_at > ? AND s.end_at > ?
+		AND (p.active_to IS NULL OR p.active_to > ?)` + and +
+		` UNION ALL SELECT ` + cutCols + ` FROM duty_shifts s JOIN people p ON p.id = s.person_id
+		WHERE s.source <> 'rotation' AND s.start_at > ? AND s.start_at < ? AND s.end_at > ?
+		AND (s.start_at > ? OR s.end_at <= ?) AND (p.active_to IS NULL OR p.active_to > ?)` + and
+	args := make([]any, 0, 10+2*len(condArgs))
+	args = append(args, at, at.Add(-MaxShift), at, at)
 	args = append(args, condArgs...)
-	args = append(args, at.Add(-2*MaxShift), at.Add(MaxShift), at.Add(-MaxShift), at, at)
+	args = append(args, at.Add(-2*MaxShift), at.Add(MaxShift), at.Add(-MaxShift), at, at, at)
 	args = append(args, condArgs...)
 	rs, err := q.Query(ctx, query, args...)
 	if err != nil {
@@ -154,7 +158,7 @@ func (s *Store) IsOnDuty(ctx context.Context, q db.Querier, personID, postID str
 
 // Board is "who is on duty now": every active post the caller may see
 // (centre posts first, then by code), with the post's zone and local time
-// at `at` and its on-duty list — two queries whatever the number of posts.
+// at `at` and its on-duty list: two queries up to 10,000 posts.
 func (s *Store) Board(ctx context.Context, at time.Time) (DutyNow, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -185,21 +189,13 @@ func (s *Store) Board(ctx context.Context, at time.Time) (DutyNow, error) {
 	if err := rs.Err(); err != nil {
 		return DutyNow{}, err
 	}
-	var duty map[string][]OnDutyEntry
-	if a.SeesAllStates() {
-		rows, err := onDutyQuery(ctx, s.db, "", nil, at)
-		if err != nil {
-			return DutyNow{}, err
-		}
-		duty = onDutyFrom(rows, at)
-	} else {
-		ids := make([]string, len(posts))
-		for i, p := range posts {
-			ids[i] = p.ID
-		}
-		if duty, err = onDuty(ctx, s.db, ids, "", nil, at); err != nil {
-			return DutyNow{}, err
-		}
+	ids := make([]string, len(posts))
+	for i, p := range posts {
+		ids[i] = p.ID
+	}
+	duty, err := onDuty(ctx, s.db, ids, "", nil, at)
+	if err != nil {
+		return DutyNow{}, err
 	}
 	out := DutyNow{Items: make([]BoardItem, 0, len(posts))}
 	for _, p := range posts {

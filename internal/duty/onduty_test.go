@@ -275,3 +275,45 @@ func TestGapsReportsEveryIntervalWithNobodyOnDuty(t *testing.T) {
 		wantField(t, err, "days", "out_of_range")
 	})
 }
+
+func TestAPersonWhoLeftIsOnDutyNowhereAndLeavesAGap(t *testing.T) {
+	testutil.EachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newFx(t, d)
+		f.s.SetHorizon(6 * 24 * time.Hour)
+		rot := must(f.s.CreateRotation(f.kzHead(), RotationInput{PostID: f.kzPost, Slot: Primary, Handovers: []string{"09:00"}, StartDate: "2024-01-15", Team: []string{f.kz1, f.kz2}}))(t)
+		rows := f.rotationRows(rot.ID) // kz1 on the 15th, kz2 16th, kz1 17th …
+		leaves := rows[2].Start.Add(6 * time.Hour)
+		// kz1 leaves the organisation during their shift on the 17th; the directory archives them.
+		f.exec(`UPDATE people SET active_to = ? WHERE id = ?`, leaves, f.kz1)
+		if got := f.names(f.onDutyAt(f.kzPost, leaves.Add(-time.Hour))); got != "kz1/primary" {
+			t.Fatalf("before leaving: %s", got)
+		}
+		if got := f.onDutyAt(f.kzPost, leaves.Add(time.Hour)); len(got) != 0 {
+			t.Fatalf("after leaving, still on duty: %s", f.names(got))
+		}
+		gaps := must(f.s.Gaps(f.kzHead(), f.kzPost, t0, 6))(t)
+		// From the moment they left to the end of that shift, and each later turn of theirs.
+		if len(gaps) != 1 || len(gaps[0].Gaps) != 3 || !gaps[0].Gaps[0].Start.Equal(leaves) || !gaps[0].Gaps[0].End.Equal(rows[2].End) ||
+			!gaps[0].Gaps[1].Start.Equal(rows[4].Start) || !gaps[0].Gaps[1].End.Equal(rows[4].End) {
+			t.Fatalf("gaps: %+v", gaps)
+		}
+		// The rotation generates no more shifts for them: the gap shows on their turns.
+		lastBefore := rows[len(rows)-1].Start
+		f.clk.Set(rows[3].Start)
+		if n := must(f.s.ExtendHorizon(context.Background()))(t); n != 1 {
+			t.Fatalf("3 days later the rotation added %d shifts, want 1 (kz2's; kz1's two are left out)", n)
+		}
+		for _, r := range f.rotationRows(rot.ID) {
+			if r.PersonID == f.kz1 && r.Start.After(lastBefore) {
+				t.Fatalf("a shift for kz1 generated at %v, after they left", r.Start)
+			}
+		}
+		// A post archived by the directory gets no more shifts either.
+		f.exec(`UPDATE posts SET active_to = ? WHERE id = ?`, f.clk.Now(), f.kzPost)
+		before := len(f.rotationRows(rot.ID))
+		f.clk.Advance(5 * 24 * time.Hour)
+		if n := must(f.s.ExtendHorizon(context.Background()))(t); n != 0 || len(f.rotationRows(rot.ID)) != before {
+			t.Fatalf("rotation of an archived post extended by %d", n)
+		}
+	})
+}

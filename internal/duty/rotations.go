@@ -468,7 +468,10 @@ func (s *Store) ExtendHorizon(ctx context.Context) (int, error) {
 	}
 	now := s.now()
 	limit := now.Add(s.horizon)
-	rs, err := s.db.Query(ctx, `SELECT id FROM duty_rotations WHERE active_to IS NULL AND (generated_to IS NULL OR generated_to < ?) ORDER BY id`, limit)
+	// Rotations of archived posts generate no more.
+	rs, err := s.db.Query(ctx, `SELECT r.id FROM duty_rotations r JOIN posts po ON po.id = r.post_id
+		WHERE r.active_to IS NULL AND (po.active_to IS NULL OR po.active_to > ?) AND (r.generated_to IS NULL OR r.generated_to < ?)
+		ORDER BY r.id`, now, limit)
 	if err != nil {
 		return 0, err
 	}
