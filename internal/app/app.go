@@ -81,7 +81,7 @@ func New(ctx context.Context, c *config.Config, log *slog.Logger) (*App, error) 
 	a.Audit = audit.New(d, a.Clock)
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := a.buildServices(); err != nil {
+	if err := a.buildServices(ctx); err != nil {
 		d.Close()
 		return nil, err
 	}

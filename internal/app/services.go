@@ -3,26 +3,61 @@ package app
 import (
 	"context"
 	"net/http"
+	"time"
 
+	"sitroom/internal/alert"
 	"sitroom/internal/api"
 	"sitroom/internal/auth"
+	"sitroom/internal/db"
 	"sitroom/internal/directory"
+	"sitroom/internal/duty"
+	"sitroom/internal/events"
 	"sitroom/internal/httpx"
+	"sitroom/internal/readiness"
 	"sitroom/internal/users"
 	"sitroom/internal/web"
 )
 
-// Services are the domain stores, built once and shared by every handler.
+// Services are the domain stores and workers, built once and shared by
+// every handler.
 type Services struct {
 	Directory *directory.Store
 	Users     *users.Store
+	Duty      *duty.Store
+	Hub       *events.Hub
+	Events    *events.Appender
+	Alerts    *alert.Store
+	Engine    *alert.Engine
+	Group     *db.Group
+	Readiness *readiness.Store
+	Scheduler *readiness.Scheduler
 }
 
-func (a *App) buildServices() error {
+func (a *App) buildServices(ctx context.Context) error {
 	a.Directory = directory.New(a.DB, a.Clock, a.Audit)
 	a.Users = users.New(a.DB, a.Clock, a.Audit, users.Options{
 		SessionIdle: a.Cfg.SessionIdle, DutySessionIdle: a.Cfg.DutyIdle, SessionMax: a.Cfg.SessionMax,
 	})
+	a.Duty = duty.New(a.DB, a.Clock, a.Audit)
+	hub, err := events.NewHub(ctx, a.DB, audienceResolver(a.DB), a.Log, events.Options{Registry: a.Registry})
+	if err != nil {
+		return err
+	}
+	a.Hub = hub
+	a.Events = events.NewAppender(hub, a.Clock)
+	a.Alerts = alert.New(a.DB, a.Clock, a.Audit, a.Events, roster{a.Duty})
+	a.Group = a.DB.NewGroup(256)
+	a.Alerts.SetGroup(a.Group)
+	a.Engine = alert.NewEngine(a.Alerts, a.Log)
+	a.Readiness = readiness.New(a.DB, a.Clock, a.Audit, a.Events, a.Alerts)
+	a.Readiness.SetOrgZone(func(ctx context.Context) (string, error) {
+		o, err := a.Directory.GetOrgInfo(auth.With(ctx, auth.System("readiness")))
+		if err != nil {
+			return "", err
+		}
+		return o.TZ, nil
+	})
+	a.Scheduler = readiness.NewScheduler(a.Readiness, a.Log)
 	return nil
 }
 
@@ -58,10 +93,41 @@ func (a *App) routes() http.Handler {
 	)
 }
 
-// loops are the background workers started by Run.
+// loops are the background workers started by Run and stopped after the
+// HTTP server has drained (so acknowledgements in flight still commit).
 func (a *App) loops() []func(ctx context.Context) {
 	return []func(ctx context.Context){
 		func(ctx context.Context) { a.Audit.RunSealer(ctx, a.Log) },
 		func(ctx context.Context) { a.Audit.RunAnchors(ctx, a.Cfg.AnchorEvery, a.Log) },
+		a.Hub.Run,
+		a.Group.Run,
+		a.Engine.Run,
+		a.Scheduler.Run,
+		a.housekeeping,
+	}
+}
+
+// housekeeping prunes what is kept only for a while and tops up rosters:
+// at start, then hourly.
+func (a *App) housekeeping(ctx context.Context) {
+	sys := auth.With(ctx, auth.System("housekeeping"))
+	for {
+		if _, err := a.Users.PruneSessions(sys); err != nil && ctx.Err() == nil {
+			a.Log.Warn("prune sessions", "err", err)
+		}
+		if _, err := a.Users.PruneLoginFailures(sys); err != nil && ctx.Err() == nil {
+			a.Log.Warn("prune login failures", "err", err)
+		}
+		if _, err := a.Hub.Prune(ctx, a.Clock.Now().Add(-a.Cfg.OutboxKeep)); err != nil && ctx.Err() == nil {
+			a.Log.Warn("prune outbox", "err", err)
+		}
+		if _, err := a.Duty.ExtendHorizon(sys); err != nil && ctx.Err() == nil {
+			a.Log.Warn("extend rosters", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
 	}
 }

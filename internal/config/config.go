@@ -30,6 +30,7 @@ type Config struct {
 	SessionMax  time.Duration
 	DBMaxConns  int
 	AnchorEvery time.Duration
+	OutboxKeep  time.Duration
 	SMTPAddr    string
 	SMTPFrom    string
 	SMTPUser    string
@@ -105,6 +106,7 @@ var Options = []Option{
 	{"session-max", "SITROOM_SESSION_MAX", "720h", "a session ends this long after sign-in whatever the activity", dur(func(c *Config) *time.Duration { return &c.SessionMax })},
 	{"db-max-conns", "SITROOM_DB_MAX_CONNS", "16", "connections in the read pool (PostgreSQL: the whole pool)", integer(func(c *Config) *int { return &c.DBMaxConns })},
 	{"audit-anchor-every", "SITROOM_AUDIT_ANCHOR_EVERY", "1h", "how often the server logs an audit anchor (sequence:hash)", dur(func(c *Config) *time.Duration { return &c.AnchorEvery })},
+	{"outbox-keep", "SITROOM_OUTBOX_KEEP", "720h", "how long live events are kept for clients that reconnect (older positions get a resync)", dur(func(c *Config) *time.Duration { return &c.OutboxKeep })},
 	{"smtp-addr", "SITROOM_SMTP_ADDR", "", "SMTP server host:port for e-mail notifications (empty: no e-mail)", str(func(c *Config) *string { return &c.SMTPAddr })},
 	{"smtp-from", "SITROOM_SMTP_FROM", "sitroom@localhost", "sender address of e-mails", str(func(c *Config) *string { return &c.SMTPFrom })},
 	{"smtp-user", "SITROOM_SMTP_USER", "", "SMTP user (PLAIN auth over TLS)", str(func(c *Config) *string { return &c.SMTPUser })},
