@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sitroom/internal/alert"
+	"sitroom/internal/duty"
+	"sitroom/internal/events"
+	"sitroom/internal/readiness"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +34,12 @@ type Deps struct {
 	Directory *directory.Store
 	Users     *users.Store
 	Log       *slog.Logger
+
+	// The readiness network.
+	Duty      *duty.Store
+	Alerts    *alert.Store
+	Hub       *events.Hub
+	Readiness *readiness.Store
 }
 
 // Route is one registered method and path pattern, e.g. GET

@@ -36,7 +36,8 @@ type App struct {
 	Registry *prometheus.Registry
 	Services
 
-	handler http.Handler
+	handler    http.Handler
+	extraLoops []func(ctx context.Context)
 }
 
 // NewLogger builds the process logger from the configuration.

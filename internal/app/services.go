@@ -70,10 +70,12 @@ func (a *App) routes() http.Handler {
 	secure := a.Cfg.TLSCert != "" || len(a.Cfg.BaseURL) > 8 && a.Cfg.BaseURL[:8] == "https://"
 	api.Register(mux, api.Deps{
 		DB: a.DB, Clock: a.Clock, Fake: a.Fake, Audit: a.Audit, Directory: a.Directory, Users: a.Users, Log: a.Log,
+		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness,
 	})
 	web.Register(mux, web.Deps{
 		DB: a.DB, Clock: a.Clock, Audit: a.Audit, Directory: a.Directory, Users: a.Users, Log: a.Log,
 		Secure: secure, TestMode: a.Fake != nil,
+		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness,
 	})
 	res := httpx.Resolver{
 		Session: func(ctx context.Context, cookie, ip string) (*auth.Actor, string, error) {
@@ -96,7 +98,7 @@ func (a *App) routes() http.Handler {
 // loops are the background workers started by Run and stopped after the
 // HTTP server has drained (so acknowledgements in flight still commit).
 func (a *App) loops() []func(ctx context.Context) {
-	return []func(ctx context.Context){
+	return append([]func(ctx context.Context){
 		func(ctx context.Context) { a.Audit.RunSealer(ctx, a.Log) },
 		func(ctx context.Context) { a.Audit.RunAnchors(ctx, a.Cfg.AnchorEvery, a.Log) },
 		a.Hub.Run,
@@ -104,8 +106,12 @@ func (a *App) loops() []func(ctx context.Context) {
 		a.Engine.Run,
 		a.Scheduler.Run,
 		a.housekeeping,
-	}
+	}, a.extraLoops...)
 }
+
+// AddLoop adds a background worker (e.g. the demo's simulated duty
+// officers, which only `sitroom demo` starts). Call before Run.
+func (a *App) AddLoop(f func(ctx context.Context)) { a.extraLoops = append(a.extraLoops, f) }
 
 // housekeeping prunes what is kept only for a while and tops up rosters:
 // at start, then hourly.

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sitroom/internal/alert"
+	"sitroom/internal/duty"
+	"sitroom/internal/events"
+	"sitroom/internal/readiness"
 
 	"sitroom/internal/audit"
 	"sitroom/internal/clock"
@@ -22,6 +26,12 @@ type Deps struct {
 	Log       *slog.Logger
 	Secure    bool // cookies get the Secure flag (TLS or an https base URL)
 	TestMode  bool // the test clock is on: the layout says so
+
+	// The readiness network.
+	Duty      *duty.Store
+	Alerts    *alert.Store
+	Hub       *events.Hub
+	Readiness *readiness.Store
 }
 
 // Web holds the parsed templates, catalogues and assets, all prepared once
