@@ -24,8 +24,9 @@ import (
 // What a webhook receives: one bound to a post gets the events whose
 // audience covers that post (all; post:<its post>; alert:<id> when the
 // alert addresses its post, resolved through the deliveries); one without a
-// post gets every event except those addressed to a single user. Its event
-// type filter applies on top.
+// post gets every event of every post and alert. No webhook gets events
+// meant for one user or for the centre only (a surprise readiness check must
+// not leak before it fires). The event type filter applies on top.
 type Dispatcher struct {
 	n   *Notifier
 	log *slog.Logger
@@ -186,10 +187,13 @@ func (d *Dispatcher) batch(ctx context.Context) (read, queued int, err error) {
 				}
 				deliveryID := ""
 				switch {
-				case kind == "user":
+				case kind == "user" || kind == "centre":
+					// Personal events stay personal; centre-only ones
+					// (e.g. a surprise check before it fires) never leave
+					// the system.
 					continue
 				case h.post == "":
-					if kind != "all" && kind != "centre" && kind != "post" && kind != "alert" {
+					if kind != "all" && kind != "post" && kind != "alert" {
 						continue
 					}
 				case kind == "all":

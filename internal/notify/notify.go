@@ -333,6 +333,9 @@ func (n *Notifier) Escalated(ctx context.Context, tx *db.Tx, alertID, deliveryID
 // the outbox event the alert package writes in the same transaction.
 func (n *Notifier) Ended(ctx context.Context, tx *db.Tx, al *alert.Alert) error {
 	tx.AfterCommit(n.PokeDispatcher)
+	if !n.opts.Email {
+		return nil
+	}
 	rows, err := tx.Query(ctx, `SELECT COALESCE(person_id, ''), target, MIN(id) FROM notify_outbound
 		WHERE alert_id = ? AND kind = ? AND purpose IN (?, ?) GROUP BY person_id, target`, al.ID, KindEmail, PurposeAlert, PurposeEscalation)
 	if err != nil {

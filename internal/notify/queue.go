@@ -102,8 +102,8 @@ func (n *Notifier) DeadLetters(ctx context.Context, o ListOptions) ([]Message, s
 	if o.Limit <= 0 || o.Limit > 500 {
 		o.Limit = 100
 	}
-	where := []string{"o.status = ?"}
-	args := []any{StatusDead}
+	where := []string{"o.status = 'dead'"} // a literal: the partial index notify_outbound_dead
+	var args []any
 	if o.Kind != "" {
 		if o.Kind != KindEmail && o.Kind != KindWebhook {
 			return nil, "", apperr.Invalid(apperr.FieldError{Field: "kind", Code: "invalid_kind", Message: "email or webhook"})

@@ -161,10 +161,12 @@ func (s *Sender) Run(ctx context.Context) {
 	}
 }
 
+// The status literals below are spelled out (not bound) so that both
+// engines can use the partial index notify_outbound_due.
 func (s *Sender) nextDue(ctx context.Context) (*time.Time, error) {
 	var t db.NullTime
-	err := s.n.db.QueryRow(ctx, "SELECT MIN(next_attempt_at) FROM notify_outbound WHERE status IN (?, ?) AND kind IN ("+ph(len(s.kinds))+")",
-		append([]any{StatusPending, StatusSending}, s.kinds...)...).Scan(&t)
+	err := s.n.db.QueryRow(ctx, "SELECT MIN(next_attempt_at) FROM notify_outbound WHERE status IN ('pending', 'sending') AND kind IN ("+ph(len(s.kinds))+")",
+		s.kinds...).Scan(&t)
 	if err != nil || !t.Valid {
 		return nil, err
 	}
@@ -217,12 +219,12 @@ func (s *Sender) claim(ctx context.Context, limit int) ([]*message, error) {
 		out = nil
 		now := s.n.clock.Now()
 		lease := now.Add(s.o.Lease)
-		args := []any{StatusSending, s.owner, lease, now, StatusPending, StatusSending, now}
+		args := []any{StatusSending, s.owner, lease, now, now}
 		args = append(args, s.kinds...)
 		args = append(args, limit)
 		rows, err := tx.Query(ctx, `UPDATE notify_outbound SET status = ?, attempts = attempts + 1, lease_owner = ?, next_attempt_at = ?,
 			first_attempt_at = COALESCE(first_attempt_at, ?)
-			WHERE id IN (SELECT o.id FROM notify_outbound o WHERE o.status IN (?, ?) AND o.next_attempt_at <= ? AND o.kind IN (`+ph(len(s.kinds))+`)
+			WHERE id IN (SELECT o.id FROM notify_outbound o WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= ? AND o.kind IN (`+ph(len(s.kinds))+`)
 				ORDER BY o.next_attempt_at LIMIT ?`+tx.ForUpdateSkipLocked("o")+`)
 			RETURNING id, kind, target, purpose, payload, attempts, created_at, first_attempt_at,
 				COALESCE(alert_id, ''), COALESCE(delivery_id, ''), COALESCE(person_id, ''), COALESCE(webhook_id, '')`, args...)

@@ -290,6 +290,19 @@ func TestWebhooksReceiveOnlyTheEventsTheirPostAndFilterCover(t *testing.T) {
 		if n, _ := NewDispatcher(w.notifier(t), quiet, nil).Tick(ctx); n != 0 {
 			t.Fatalf("a restarted dispatcher queued %d", n)
 		}
+		// Events for the centre only (a surprise check before it fires) or
+		// for one user never leave through a webhook.
+		out := events.NewAppender(nil, w.clk)
+		if err := d.RunInTx(ctx, func(tx *db.Tx) error {
+			_, err := out.Append(ctx, tx, events.Event{Type: events.TypeCheckScheduled, Audience: events.AudienceCentre(), Payload: map[string]any{"at": t0}},
+				events.Event{Type: events.TypeAlertCreated, Audience: events.AudienceUser("u-kz1"), Payload: map[string]any{}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := w.disp.Tick(ctx); n != 0 {
+			t.Fatalf("%d calls queued for centre-only and personal events", n)
+		}
 		// A webhook created now starts at the end of the outbox.
 		createHook(t, w, "admin", NewWebhook{URL: srv.URL + "/late"})
 		if n, _ := w.disp.Tick(ctx); n != 0 {
