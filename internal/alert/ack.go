@@ -142,7 +142,9 @@ func ackOf(d *Delivery) *Ack {
 }
 
 // visibleDelivery loads and locks the delivery, answering NotFound when the
-// caller may not see it (its existence is not disclosed).
+// caller may not see it (its existence is not disclosed). Whoever may
+// acknowledge for the post — e.g. a person from another body whom an
+// escalation step reached — may see its delivery.
 func (s *Store) visibleDelivery(ctx context.Context, tx *db.Tx, a *auth.Actor, alertID, postID string) (*Delivery, *Alert, error) {
 	d, al, err := deliveryFor(ctx, tx, alertID, postID)
 	if err != nil {
@@ -153,6 +155,9 @@ func (s *Store) visibleDelivery(ctx context.Context, tx *db.Tx, a *auth.Actor, a
 		return nil, nil, err
 	}
 	if !v.all && !(a.Kind == auth.KindToken && a.TokenPostID == d.PostID) {
+		if ok, err := s.mayAcknowledge(ctx, tx, a, d, s.clock.Now()); err != nil || ok {
+			return d, al, err
+		}
 		cond, args := v.deliveryFilter()
 		var n int
 		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM deliveries d WHERE d.id = ? AND "+cond, append([]any{d.ID}, args...)...).Scan(&n); err != nil {

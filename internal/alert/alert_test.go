@@ -496,3 +496,27 @@ func TestScopedViewersSeeOnlyTheirPostsDeliveries(t *testing.T) {
 		}
 	})
 }
+
+func TestAPersonReachedByEscalationMayAcknowledgeWithoutAScope(t *testing.T) {
+	testutil.EachEngine(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		// The head reached at level 2 holds no grant for the post's state.
+		head := auth.With(ctx, &auth.Actor{Kind: auth.KindUser, UserID: "u-head", PersonID: "head-KZ-MOD", Login: "head@KZ-MOD",
+			Grants: []auth.Grant{{Role: auth.Viewer, ScopeKind: auth.ScopeGlobal}}})
+		al := w.send(t, alert.Targets{Posts: []string{"KZ-MOD"}}, 600)
+		if _, err := w.s.Acknowledge(head, al.ID, "KZ-MOD", ""); !apperr.Is(err, apperr.KindNotFound) {
+			t.Fatalf("before being reached: %v", err)
+		}
+		w.clk.Advance(15 * time.Minute) // deadline (level 1) and +5m (level 2, the head)
+		for i := 0; i < 2; i++ {
+			if _, err := w.eng.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ack, err := w.s.Acknowledge(head, al.ID, "KZ-MOD", "")
+		if err != nil || !ack.Late || *ack.AckedBy.Login != "head@KZ-MOD" {
+			t.Fatalf("reached head acknowledging: %+v %v", ack, err)
+		}
+	})
+}

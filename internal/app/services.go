@@ -13,6 +13,7 @@ import (
 	"sitroom/internal/duty"
 	"sitroom/internal/events"
 	"sitroom/internal/httpx"
+	"sitroom/internal/notify"
 	"sitroom/internal/readiness"
 	"sitroom/internal/users"
 	"sitroom/internal/web"
@@ -31,6 +32,9 @@ type Services struct {
 	Group     *db.Group
 	Readiness *readiness.Store
 	Scheduler *readiness.Scheduler
+	Notify    *notify.Notifier
+	Sender    *notify.Sender
+	Webhooks  *notify.Dispatcher
 }
 
 func (a *App) buildServices(ctx context.Context) error {
@@ -58,6 +62,26 @@ func (a *App) buildServices(ctx context.Context) error {
 		return o.TZ, nil
 	})
 	a.Scheduler = readiness.NewScheduler(a.Readiness, a.Log)
+
+	// Off-line channels: e-mail (when an SMTP server is configured) and
+	// webhooks, queued in the alert transactions and sent after commit.
+	n, err := notify.New(ctx, a.DB, a.Clock, a.Audit, a.Alerts, notify.Options{
+		BaseURL: a.Cfg.PublicURL(), Email: a.Cfg.SMTPAddr != "",
+		ActorForPerson: notify.PersonActor(a.DB, a.Users.ActorForUser), Log: a.Log,
+	})
+	if err != nil {
+		return err
+	}
+	a.Notify = n
+	var mailer notify.Mailer
+	if a.Cfg.SMTPAddr != "" {
+		mailer = &notify.SMTP{Addr: a.Cfg.SMTPAddr, User: a.Cfg.SMTPUser, Password: a.Cfg.SMTPPass}
+	}
+	if a.Sender, err = notify.NewSender(n, a.Log, notify.SenderOptions{From: a.Cfg.SMTPFrom, Mailer: mailer, Registry: a.Registry}); err != nil {
+		return err
+	}
+	a.Webhooks = notify.NewDispatcher(n, a.Log, a.Registry)
+	a.Events.AlsoWake(n.PokeDispatcher)
 	return nil
 }
 
@@ -105,6 +129,8 @@ func (a *App) loops() []func(ctx context.Context) {
 		a.Group.Run,
 		a.Engine.Run,
 		a.Scheduler.Run,
+		a.Sender.Run,
+		a.Webhooks.Run,
 		a.housekeeping,
 	}, a.extraLoops...)
 }

@@ -253,6 +253,9 @@ func TestOldOrFuturePositionGetsResync(t *testing.T) {
 		for i := 1; i <= 5; i++ {
 			r.emit(t, ev("a", events.AudienceAll(), i))
 		}
+		for deadline := time.Now().Add(5 * time.Second); r.hub.Position() < 5 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		ch, stop := stream(t, r.srv.URL+"?as=centre", "999")
 		f := recv(t, ch, 1)
 		stop()

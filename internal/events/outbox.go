@@ -59,7 +59,13 @@ type Event struct {
 type Appender struct {
 	hub   *Hub // may be nil (CLI tools): then only NOTIFY wakes servers
 	clock clock.Clock
+	also  []func()
 }
+
+// AlsoWake adds a function run after every commit that appended events
+// (other local consumers of the outbox, such as the webhook dispatcher).
+// Call it while wiring, before any Append.
+func (a *Appender) AlsoWake(f func()) { a.also = append(a.also, f) }
 
 // NewAppender returns an appender that wakes hub (if any) after commit.
 func NewAppender(h *Hub, c clock.Clock) *Appender { return &Appender{hub: h, clock: c} }
@@ -92,6 +98,11 @@ func (a *Appender) Append(ctx context.Context, tx *db.Tx, evs ...Event) (int64, 
 	}
 	if a != nil && a.hub != nil {
 		tx.AfterCommit(a.hub.Poke)
+	}
+	if a != nil {
+		for _, f := range a.also {
+			tx.AfterCommit(f)
+		}
 	}
 	return last, nil
 }
