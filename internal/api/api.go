@@ -7,6 +7,7 @@ import (
 	"sitroom/internal/alert"
 	"sitroom/internal/duty"
 	"sitroom/internal/events"
+	"sitroom/internal/notify"
 	"sitroom/internal/readiness"
 	"slices"
 	"strings"
@@ -40,6 +41,7 @@ type Deps struct {
 	Alerts    *alert.Store
 	Hub       *events.Hub
 	Readiness *readiness.Store
+	Notify    *notify.Notifier
 }
 
 // Route is one registered method and path pattern, e.g. GET

@@ -94,12 +94,12 @@ func (a *App) routes() http.Handler {
 	secure := a.Cfg.TLSCert != "" || len(a.Cfg.BaseURL) > 8 && a.Cfg.BaseURL[:8] == "https://"
 	api.Register(mux, api.Deps{
 		DB: a.DB, Clock: a.Clock, Fake: a.Fake, Audit: a.Audit, Directory: a.Directory, Users: a.Users, Log: a.Log,
-		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness,
+		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness, Notify: a.Notify,
 	})
 	web.Register(mux, web.Deps{
 		DB: a.DB, Clock: a.Clock, Audit: a.Audit, Directory: a.Directory, Users: a.Users, Log: a.Log,
 		Secure: secure, TestMode: a.Fake != nil,
-		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness,
+		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness, Notify: a.Notify,
 	})
 	res := httpx.Resolver{
 		Session: func(ctx context.Context, cookie, ip string) (*auth.Actor, string, error) {

@@ -7,6 +7,7 @@ import (
 	"sitroom/internal/alert"
 	"sitroom/internal/duty"
 	"sitroom/internal/events"
+	"sitroom/internal/notify"
 	"sitroom/internal/readiness"
 
 	"sitroom/internal/audit"
@@ -32,6 +33,7 @@ type Deps struct {
 	Alerts    *alert.Store
 	Hub       *events.Hub
 	Readiness *readiness.Store
+	Notify    *notify.Notifier
 }
 
 // Web holds the parsed templates, catalogues and assets, all prepared once
