@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 
+	"sitroom/internal/apperr"
 	"sitroom/internal/auth"
 	"sitroom/internal/directory"
 	"sitroom/internal/users"
@@ -48,4 +50,34 @@ func Seed(ctx context.Context, dir *directory.Store, us *users.Store) (*Seeded, 
 	}
 	out.Fresh, out.Report = true, rep
 	return out, nil
+}
+
+// InStore tells whether the store holds the demo organisation: its first
+// demo user's person, with the fake e-mail address org.yaml gives them. A
+// real organisation's store never has it, so neither demo rosters nor the
+// simulated officers (who act in the names of the people on duty) can be
+// let loose on real data by running `sitroom demo` on it.
+func InStore(ctx context.Context, dir *directory.Store) (bool, error) {
+	ctx = auth.With(ctx, auth.System("demo"))
+	f, err := directory.ParseFile(bytes.NewReader(OrgYAML()), "demo/org.yaml")
+	if err != nil {
+		return false, fmt.Errorf("the embedded demo file is broken: %w", err)
+	}
+	if len(f.Users) == 0 {
+		return false, nil
+	}
+	code := f.Users[0].Person
+	var email string
+	for _, p := range f.People {
+		if p.Code == code {
+			email = p.Email
+		}
+	}
+	p, err := dir.GetPerson(ctx, code)
+	if apperr.Is(err, apperr.KindNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return email != "" && strings.EqualFold(p.Email, email), nil
 }
