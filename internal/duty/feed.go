@@ -16,6 +16,7 @@ import (
 
 	"sitroom/internal/apperr"
 	"sitroom/internal/audit"
+	"sitroom/internal/auth"
 	"sitroom/internal/clock"
 	"sitroom/internal/db"
 )
@@ -69,8 +70,7 @@ func (s *Store) CreateFeedToken(ctx context.Context, personID string) (NewFeedTo
 		if err != nil {
 			return err
 		}
-		a := actorOrNil(ctx)
-		ft := FeedToken{ID: db.NewID(), PersonID: p.ID, Prefix: tok[:len(feedTokenPrefix)+6], CreatedBy: a, CreatedAt: s.now()}
+		ft := FeedToken{ID: db.NewID(), PersonID: p.ID, Prefix: tok[:len(feedTokenPrefix)+6], CreatedBy: auth.From(ctx).Label(), CreatedAt: s.now()}
 		if _, err := tx.Exec(ctx, `INSERT INTO duty_feed_tokens (id, person_id, hash, prefix, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			ft.ID, ft.PersonID, hashToken(tok), ft.Prefix, ft.CreatedBy, ft.CreatedAt); err != nil {
 			return err
@@ -82,11 +82,6 @@ func (s *Store) CreateFeedToken(ctx context.Context, personID string) (NewFeedTo
 		})
 	})
 	return out, err
-}
-
-func actorOrNil(ctx context.Context) string {
-	a, _ := actor(ctx)
-	return a.Label()
 }
 
 const feedCols = `id, person_id, prefix, created_by, created_at, last_used_at, revoked_at`

@@ -2,7 +2,6 @@ package duty
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +146,7 @@ func validateRule(in RotationInput, zone string, f *fieldErrs) *rule {
 		r.handovers = append(r.handovers, w)
 	}
 	if len(r.handovers) == len(in.Handovers) {
-		ok := sort.SliceIsSorted(r.handovers, func(i, j int) bool { return r.handovers[i].minutes() < r.handovers[j].minutes() })
+		ok := true
 		for i := 1; i < len(r.handovers); i++ {
 			if r.handovers[i].minutes() <= r.handovers[i-1].minutes() {
 				ok = false
