@@ -162,11 +162,11 @@ func NewLife(d LifeDeps, o LifeOptions) *Life {
 }
 
 // Run simulates until ctx ends. It wakes when the outbox may have news
-// (NOTIFY on PostgreSQL, else every PollEvery), when the next action is
-// due, and when a test clock is moved.
+// (Poke, NOTIFY on PostgreSQL, and at the latest every PollEvery), when the
+// next action is due, and when a test clock is moved.
 func (l *Life) Run(ctx context.Context) {
 	l.log.Info("simulated duty officers are at their posts", "after", l.o.After)
-	go l.d.DB.Listen(ctx, events.Channel, l.poke, l.log)
+	go l.d.DB.Listen(ctx, events.Channel, l.Poke, l.log)
 	tick := time.NewTicker(l.o.PollEvery)
 	defer tick.Stop()
 	for {
@@ -197,7 +197,10 @@ func (l *Life) Run(ctx context.Context) {
 	}
 }
 
-func (l *Life) poke() {
+// Poke wakes Life to read the outbox (non-blocking): chain it to the
+// app's outbox commits (events.Appender.AlsoWake) so a local commit is
+// read at once; NOTIFY does it for other processes' commits on PostgreSQL.
+func (l *Life) Poke() {
 	select {
 	case l.wake <- struct{}{}:
 	default:

@@ -58,6 +58,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		}
 		life := demo.NewLife(demo.LifeDeps{DB: a.DB, Clock: a.Clock, Log: log, Alerts: a.Alerts, Users: a.Users, Duty: a.Duty},
 			demo.LifeOptions{Seed: 1, After: after})
+		a.Events.AlsoWake(life.Poke)
 		a.AddLoop(life.Run)
 	} else {
 		log.Warn("this database does not hold the demo organisation: no demo rosters, readiness checks or simulated duty officers")
