@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"backup":  {"write a consistent backup of a live database", runBackup},
 		"restore": {"restore a backup into an empty database", runRestore},
 		"audit":   {"verify the audit log's hash chain", runAudit},
+		"bench":   {"fanout|ack|escalate: measure a server from the outside", runBench},
 		"config":  {"print the configuration table (Markdown)", runConfig},
 		"version": {"print the version", runVersion},
 	}
