@@ -338,6 +338,29 @@ func (l *Life) track(ctx context.Context, alertID string) error {
 	} else if err != nil {
 		return err
 	}
+	// The engine records who was on duty a moment after the alert commits;
+	// if it has not yet, ask the rosters the same question for the send time.
+	var unrecorded []string
+	for _, d := range al.Deliveries {
+		if !d.OnDutyRecorded {
+			unrecorded = append(unrecorded, d.PostID)
+		}
+	}
+	if len(unrecorded) > 0 {
+		m, err := l.d.Duty.OnDutySystem(ctx, l.d.DB, unrecorded, al.CreatedAt)
+		if err != nil {
+			return err
+		}
+		for i := range al.Deliveries {
+			d := &al.Deliveries[i]
+			if d.OnDutyRecorded {
+				continue
+			}
+			for _, e := range m[d.PostID] {
+				d.OnDuty = append(d.OnDuty, alert.OnDuty{PersonID: e.PersonID, Name: e.Name.EN, UserID: e.UserID, Login: e.Login, Slot: string(e.Slot)})
+			}
+		}
+	}
 	if al.State != alert.StateOpen {
 		return nil
 	}

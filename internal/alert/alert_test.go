@@ -349,8 +349,10 @@ func TestEscalationLevelsAndTimingWithFakeClock(t *testing.T) {
 		ctx := context.Background()
 		// KZ-MOD: someone on duty. BY-MES: nobody on duty -> level 1 at once.
 		al := w.send(t, alert.Targets{Posts: []string{"KZ-MOD", "BY-MES"}}, 600)
-		if n, err := w.eng.Tick(ctx); err != nil || n != 1 {
-			t.Fatalf("tick at send: n=%d err=%v (want BY-MES escalated at once)", n, err)
+		// The engine's first step records who was on duty at both posts and
+		// escalates BY-MES, where nobody was, at once.
+		if n, err := w.eng.Tick(ctx); err != nil || n != 2 {
+			t.Fatalf("tick at send: n=%d err=%v", n, err)
 		}
 		by := w.delivery(t, al.ID, "BY-MES")
 		kz := w.delivery(t, al.ID, "KZ-MOD")
@@ -446,8 +448,15 @@ func TestCancelStopsTimersAndRefusesAcknowledgement(t *testing.T) {
 			t.Fatalf("closing a cancelled alert: %v", err)
 		}
 		w.clk.Advance(time.Hour)
-		if n, _ := w.eng.Tick(context.Background()); n != 0 {
-			t.Fatalf("engine worked %d deliveries of a cancelled alert", n)
+		if _, err := w.eng.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, d, "SELECT COUNT(*) FROM delivery_steps WHERE alert_id = ? AND kind IN ('escalated', 'missed')", al.ID); n != 0 {
+			t.Fatalf("engine escalated %d deliveries of a cancelled alert", n)
+		}
+		// Who was on duty when it was sent is still recorded.
+		if dl := w.delivery(t, al.ID, "KZ-MOD"); len(dl.OnDuty) != 1 || dl.OnDuty[0].PersonID != "kz1" {
+			t.Fatalf("on duty at send: %+v", dl.OnDuty)
 		}
 	})
 }

@@ -85,6 +85,14 @@ func (e *Engine) loop(ctx context.Context) {
 }
 
 func (e *Engine) nextDue(ctx context.Context) (*time.Time, error) {
+	var pending int
+	if err := e.s.db.QueryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE on_duty = '' LIMIT 1) x").Scan(&pending); err != nil {
+		return nil, err
+	}
+	if pending > 0 {
+		now := e.s.clock.Now()
+		return &now, nil
+	}
 	var t *time.Time
 	var nt2 db.NullTime
 	if err := e.s.db.QueryRow(ctx, "SELECT MIN(due_at) FROM deliveries WHERE due_at IS NOT NULL").Scan(&nt2); err != nil {
@@ -97,9 +105,23 @@ func (e *Engine) nextDue(ctx context.Context) (*time.Time, error) {
 	return t, nil
 }
 
-// Tick works every delivery due now, in batches, and returns how many.
+// Tick records who was on duty for newly sent deliveries, then works every
+// delivery due now, in batches, and returns how many deliveries it worked.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	total := 0
+	for {
+		n, err := e.snapshot(ctx)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n > 0 && e.OnStep != nil {
+			e.OnStep(n)
+		}
+		if n < e.Batch {
+			break
+		}
+	}
 	for {
 		n, err := e.batch(ctx)
 		total += n
@@ -235,4 +257,127 @@ func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]
 		_ = json.Unmarshal([]byte(od), &w.d.OnDuty)
 	}
 	return s.announce(ctx, tx, &w.d)
+}
+
+// snapshot records, for a batch of newly sent deliveries, who was on duty at
+// the post when the alert was sent; a live delivery whose post had nobody on
+// duty is escalated to level 1 at once, and the people on duty are handed to
+// the off-line channels (level 0).
+func (e *Engine) snapshot(ctx context.Context) (int, error) {
+	s := e.s
+	n := 0
+	err := s.db.RunInTx(ctx, func(tx *db.Tx) error {
+		now := s.clock.Now()
+		rows, err := tx.Query(ctx, `SELECT d.id, d.alert_id, d.post_id, p.code, d.state, d.acked_at IS NOT NULL, d.phone_at IS NOT NULL,
+			a.state, a.created_at, a.deadline_at, a.ack_within_seconds
+			FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN posts p ON p.id = d.post_id
+			WHERE d.on_duty = '' ORDER BY d.alert_id LIMIT ?`+tx.ForUpdateSkipLocked("d"), e.Batch)
+		if err != nil {
+			return err
+		}
+		type fresh struct {
+			w     due
+			live  bool
+			sent  time.Time
+			alert string
+		}
+		var work []fresh
+		for rows.Next() {
+			var f fresh
+			var acked, phoned bool
+			var alertState string
+			var ackIn int
+			if err := rows.Scan(&f.w.d.ID, &f.w.d.AlertID, &f.w.d.PostID, &f.w.d.PostCode, &f.w.d.State, &acked, &phoned,
+				&alertState, &f.sent, &f.w.deadline, &ackIn); err != nil {
+				rows.Close()
+				return err
+			}
+			f.w.ackIn = time.Duration(ackIn) * time.Second
+			f.w.dueAt = f.sent.UTC()
+			f.live = alertState == StateOpen && !acked && !phoned && (f.w.d.State == DPending || f.w.d.State == DDelivered)
+			work = append(work, f)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(work)
+		if n == 0 {
+			return nil
+		}
+		byAlert := map[string][]int{}
+		var order []string
+		for i, f := range work {
+			if _, ok := byAlert[f.w.d.AlertID]; !ok {
+				order = append(order, f.w.d.AlertID)
+			}
+			byAlert[f.w.d.AlertID] = append(byAlert[f.w.d.AlertID], i)
+		}
+		for _, alertID := range order {
+			idx := byAlert[alertID]
+			posts := make([]string, len(idx))
+			for j, i := range idx {
+				posts[j] = work[i].w.d.PostID
+			}
+			duty := map[string][]OnDuty{}
+			if s.roster != nil {
+				if duty, err = s.roster.OnDutyAt(ctx, tx, posts, work[idx[0]].sent); err != nil {
+					return fmt.Errorf("who was on duty: %w", err)
+				}
+			}
+			var nobody []*due
+			var sent []SentDelivery
+			for _, i := range idx {
+				f := &work[i]
+				od := duty[f.w.d.PostID]
+				j, _ := json.Marshal(od)
+				if len(od) == 0 {
+					j = []byte("[]")
+				}
+				if _, err := tx.Exec(ctx, "UPDATE deliveries SET on_duty = ? WHERE id = ?", string(j), f.w.d.ID); err != nil {
+					return err
+				}
+				if !f.live {
+					continue
+				}
+				if len(od) == 0 {
+					nobody = append(nobody, &f.w)
+				} else {
+					sent = append(sent, SentDelivery{DeliveryID: f.w.d.ID, PostID: f.w.d.PostID, OnDuty: od})
+				}
+			}
+			if len(nobody) > 0 {
+				ids := make([]string, len(nobody))
+				for k, w := range nobody {
+					ids[k] = w.d.PostID
+				}
+				levels := map[int]map[string]Level{}
+				for _, lv := range []int{1, 2} {
+					m := map[string]Level{}
+					if s.roster != nil {
+						if m, err = s.roster.Levels(ctx, tx, ids, lv, now); err != nil {
+							return fmt.Errorf("escalation levels: %w", err)
+						}
+					}
+					levels[lv] = m
+				}
+				for _, w := range nobody {
+					if err := s.escalate(ctx, tx, w, levels, now); err != nil {
+						return err
+					}
+				}
+			}
+			if s.notify != nil && len(sent) > 0 {
+				al, err := scanAlert(tx.QueryRow(ctx, "SELECT "+alertCols+" FROM alerts a WHERE a.id = ?", alertID))
+				if err != nil {
+					return err
+				}
+				if err := s.notify.Sent(ctx, tx, al, sent); err != nil {
+					return fmt.Errorf("queue notifications: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
 }

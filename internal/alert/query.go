@@ -121,6 +121,7 @@ func scanDelivery(sc interface{ Scan(...any) error }) (*Delivery, error) {
 		&ackLogin, &d.AckChannel, &d.Late, &phone, &d.PhoneBy, &d.PhoneNote, &d.EscalationLevel, &due, &missed, &d.UpdatedAt); err != nil {
 		return nil, err
 	}
+	d.OnDutyRecorded = onDuty != ""
 	_ = json.Unmarshal([]byte(onDuty), &d.OnDuty)
 	if d.OnDuty == nil {
 		d.OnDuty = []OnDuty{}

@@ -357,12 +357,6 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 		for i, p := range r.Posts {
 			ids[i] = p.id
 		}
-		duty := map[string][]OnDuty{}
-		if s.roster != nil {
-			if duty, err = s.roster.OnDutyAt(ctx, tx, ids, now); err != nil {
-				return fmt.Errorf("who is on duty: %w", err)
-			}
-		}
 		al := &Alert{ID: db.NewID(), Title: in.Title, Body: in.Body, Priority: in.Priority, Exercise: in.Exercise,
 			AckWithinSeconds: in.AckWithinSeconds, DeadlineAt: now.Add(time.Duration(in.AckWithinSeconds) * time.Second),
 			Targets: in.Targets, Recipients: len(ids), State: StateOpen, CreatedAt: now, CreatedBy: a.Label(),
@@ -374,18 +368,8 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 			al.CheckID, al.Corrects, al.SenderPostID, string(targetsJSON), al.Recipients, al.State, now, al.CreatedBy, nullable(a.UserID)); err != nil {
 			return err
 		}
-		dids, err := insertDeliveries(ctx, tx, al, ids, duty, now)
-		if err != nil {
+		if err := insertDeliveries(ctx, tx, al, ids, now); err != nil {
 			return err
-		}
-		if s.notify != nil {
-			sent := make([]SentDelivery, len(ids))
-			for i, pid := range ids {
-				sent[i] = SentDelivery{DeliveryID: dids[i], PostID: pid, OnDuty: duty[pid]}
-			}
-			if err := s.notify.Sent(ctx, tx, al, sent); err != nil {
-				return fmt.Errorf("queue notifications: %w", err)
-			}
 		}
 		if _, err := s.out.Append(ctx, tx, events.Event{Type: events.TypeAlertCreated, Audience: events.AudienceAlert(al.ID), Payload: al}); err != nil {
 			return err
@@ -406,12 +390,15 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 	return out, err
 }
 
-// insertDeliveries writes one delivery per post in multi-row statements. A
-// post with somebody on duty waits for the deadline (level 1); a post with
-// nobody on duty is due at once, so the engine escalates it to level 1 now.
-func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, duty map[string][]OnDuty, now time.Time) ([]string, error) {
-	const cols = 7
-	dids := make([]string, len(ids))
+// insertDeliveries writes one delivery per post in multi-row statements,
+// due at the deadline (level 1). Who was on duty at the send time is
+// recorded by the engine right after commit (on_duty = ” until then), and
+// a post with nobody on duty is escalated to level 1 at that moment. Doing
+// that after commit keeps the roster lookup for thousands of posts off the
+// path between "send" and the alert reaching every screen; the alert and
+// its resolved recipients are committed before any subscriber hears of it.
+func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, now time.Time) error {
+	const cols = 6
 	for start := 0; start < len(ids); start += maxInsertRows {
 		end := min(start+maxInsertRows, len(ids))
 		var b strings.Builder
@@ -421,24 +408,14 @@ func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, d
 			if i > 0 {
 				b.WriteString(",")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			od := duty[pid]
-			due := al.DeadlineAt
-			if len(od) == 0 {
-				due = now
-			}
-			odj := []byte("[]")
-			if len(od) > 0 {
-				odj, _ = json.Marshal(od)
-			}
-			dids[start+i] = db.NewID()
-			args = append(args, dids[start+i], al.ID, pid, DPending, string(odj), due, now)
+			b.WriteString("(?, ?, ?, ?, '', ?, ?)")
+			args = append(args, db.NewID(), al.ID, pid, DPending, al.DeadlineAt, now)
 		}
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return nil, fmt.Errorf("insert deliveries: %w", err)
+			return fmt.Errorf("insert deliveries: %w", err)
 		}
 	}
-	return dids, nil
+	return nil
 }
 
 func nullable(s string) *string {

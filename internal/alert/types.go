@@ -82,12 +82,15 @@ type OnDuty struct {
 
 // Delivery is an alert's life at one post.
 type Delivery struct {
-	ID              string     `json:"id"`
-	AlertID         string     `json:"alert_id"`
-	PostID          string     `json:"post_id"`
-	PostCode        string     `json:"post_code"`
-	State           string     `json:"state"`
-	OnDuty          []OnDuty   `json:"on_duty"`
+	ID       string   `json:"id"`
+	AlertID  string   `json:"alert_id"`
+	PostID   string   `json:"post_id"`
+	PostCode string   `json:"post_code"`
+	State    string   `json:"state"`
+	OnDuty   []OnDuty `json:"on_duty"`
+	// OnDutyRecorded is false for the moment between the alert's commit and
+	// the engine recording who was on duty at the send time.
+	OnDutyRecorded  bool       `json:"on_duty_recorded"`
 	DeliveredAt     *time.Time `json:"delivered_at"`
 	DeliveredVia    string     `json:"delivered_via"`
 	AckedAt         *time.Time `json:"acked_at"`

@@ -392,6 +392,11 @@ func (w *world) send(t *testing.T, in alert.NewAlert) *alert.Alert {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The engine records who was on duty and queues their e-mails (level 0)
+	// right after the send commits.
+	if _, err := w.eng.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return al
 }
 
