@@ -50,6 +50,9 @@ func Ack(ctx context.Context, o AckOptions) (*AckResult, error) {
 	}
 	o.progress("alert %s sent to %d posts; %d clients acknowledge", al.ID, o.Acks, o.Concurrency)
 
+	if t.PID > 0 && !WaitQuiet(t.PID, 30*time.Second) {
+		o.progress("note: the server did not go quiet after the send; measuring anyway")
+	}
 	// Open the clients' connections first, so the run measures answers,
 	// not TCP handshakes.
 	var warm sync.WaitGroup

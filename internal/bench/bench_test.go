@@ -2,12 +2,14 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,3 +195,67 @@ func TestStreamReadsEventsHijackedOrChunked(t *testing.T) {
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// TestFleetReadsEventsSplitAcrossReads: the epoll fleet reassembles events
+// that arrive in pieces, keeps what the handshake already buffered, and
+// tells streams apart.
+func TestFleetReadsEventsSplitAcrossReads(t *testing.T) {
+	frames := ": connected\n\nid: 7\nevent: alert.created\ndata: {\"a\":1}\n\n: keep-alive\n\nid: 8\nevent: resync\ndata: {\"position\":8}\n\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		// The head and the greeting in one write, the rest in pieces.
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"+frames[:13])
+		for i := 13; i < len(frames); i += 5 {
+			time.Sleep(2 * time.Millisecond)
+			_, _ = io.WriteString(c, frames[i:min(i+5, len(frames))])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	got := make(chan string, 10)
+	f, err := NewFleet(2, func(i int, ev Event) { got <- fmt.Sprintf("%d:%d %s %s", i, ev.ID, ev.Type, ev.Data) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := 0; i < 2; i++ {
+		s, err := DialStream(context.Background(), addr, "/", "x", -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Add(i, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var evs []string
+	for len(evs) < 4 {
+		select {
+		case e := <-got:
+			evs = append(evs, e)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("events so far: %q", evs)
+		}
+	}
+	slices.Sort(evs)
+	want := []string{`0:7 alert.created {"a":1}`, `0:8 resync {"position":8}`, `1:7 alert.created {"a":1}`, `1:8 resync {"position":8}`}
+	if !slices.Equal(evs, want) {
+		t.Errorf("events %q, want %q", evs, want)
+	}
+}
+
+func TestAlertHeadStopsAtDeliveries(t *testing.T) {
+	var a SentAlert
+	body := `{"id":"a1","title":"t","targets":{"all":true},"deadline_at":"2026-01-15T09:01:00Z","recipients":2,"deliveries":[{"id":"d1"},{"id":"d2"}]}`
+	if err := json.Unmarshal([]byte(body), headOf(&a)); err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != "a1" || a.Recipients != 2 || !a.DeadlineAt.Equal(time.Date(2026, 1, 15, 9, 1, 0, 0, time.UTC)) {
+		t.Errorf("decoded %+v", a)
+	}
+}

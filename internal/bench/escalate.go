@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -66,50 +67,77 @@ func Escalate(ctx context.Context, o EscalateOptions) (*EscalateResult, error) {
 		return nil, fmt.Errorf("send the alert: %w", err)
 	}
 	o.progress("alert %s to %d posts, deadline %s (test clock)", al.ID, n, al.DeadlineAt.Format(time.RFC3339))
-	// Drain until the alert itself has come through: what follows the
-	// clock move is then only the engine's work.
-	_ = st.SetReadDeadline(time.Now().Add(o.Wait))
-	for {
-		ev, err := st.Next()
-		if err != nil {
-			return nil, fmt.Errorf("centre stream: %w", err)
+	// One reader keeps the stream drained throughout (a stream that stops
+	// reading is dropped by the server), noting when each delivery's first
+	// escalation step arrives.
+	var mu sync.Mutex
+	seen := map[string]time.Time{}
+	created := make(chan struct{})
+	all := make(chan struct{})
+	go func() {
+		var d struct {
+			ID              string `json:"id"`
+			AlertID         string `json:"alert_id"`
+			EscalationLevel int    `json:"escalation_level"`
 		}
-		if string(ev.Type) == "alert.created" && bytes.Contains(ev.Data, []byte(al.ID)) {
-			break
+		gotAlert := false
+		for {
+			ev, err := st.Next()
+			if err != nil {
+				return
+			}
+			at := time.Now()
+			switch string(ev.Type) {
+			case "alert.created":
+				if !gotAlert && bytes.Contains(ev.Data, []byte(al.ID)) {
+					gotAlert = true
+					close(created)
+				}
+			case "delivery.updated":
+				d.ID, d.AlertID, d.EscalationLevel = "", "", 0
+				if json.Unmarshal(ev.Data, &d) != nil || d.AlertID != al.ID || d.EscalationLevel < 1 {
+					continue
+				}
+				mu.Lock()
+				if _, ok := seen[d.ID]; !ok {
+					seen[d.ID] = at
+					if len(seen) == n {
+						close(all)
+					}
+				}
+				mu.Unlock()
+			}
 		}
+	}()
+	select {
+	case <-created:
+	case <-time.After(o.Wait):
+		return nil, fmt.Errorf("the alert did not come through the centre stream within %s", o.Wait)
 	}
-
-	seen := map[string]time.Duration{}
+	if t.PID > 0 && !WaitQuiet(t.PID, 30*time.Second) {
+		o.progress("note: the server did not go quiet after the send; measuring anyway")
+	}
+	mu.Lock()
+	early := len(seen)
+	mu.Unlock()
+	if early > 0 {
+		return nil, fmt.Errorf("%d deliveries escalated before their deadline", early)
+	}
 	t0 := time.Now()
 	if _, err := t.Client.MoveClock(ctx, t.Fixture.Admin.Token, "", al.DeadlineAt); err != nil {
 		return nil, fmt.Errorf("move the test clock to the deadline: %w", err)
 	}
-	_ = st.SetReadDeadline(time.Now().Add(o.Wait))
-	var d struct {
-		ID              string `json:"id"`
-		AlertID         string `json:"alert_id"`
-		EscalationLevel int    `json:"escalation_level"`
+	select {
+	case <-all:
+	case <-time.After(o.Wait):
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	for len(seen) < n {
-		ev, err := st.Next()
-		if err != nil {
-			break // the wait is over; what is missing is reported
-		}
-		at := time.Since(t0)
-		if string(ev.Type) != "delivery.updated" {
-			continue
-		}
-		d.ID, d.AlertID, d.EscalationLevel = "", "", 0
-		if json.Unmarshal(ev.Data, &d) != nil || d.AlertID != al.ID || d.EscalationLevel < 1 {
-			continue
-		}
-		if _, ok := seen[d.ID]; !ok {
-			seen[d.ID] = at
-		}
-	}
+	mu.Lock()
+	defer mu.Unlock()
 	lat := make([]time.Duration, 0, len(seen))
-	for _, l := range seen {
-		lat = append(lat, l)
+	for _, at := range seen {
+		lat = append(lat, at.Sub(t0))
 	}
 	res := &EscalateResult{Deadlines: n, Steps: len(seen), Missing: n - len(seen), Settings: t.Settings}
 	res.Durable, _ = Durability(t.Settings)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,36 +46,24 @@ func benchHubFanout(b *testing.B, n int) {
 
 	var got, target atomic.Int64
 	var done atomic.Pointer[chan struct{}]
-	streams := make([]*Stream, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for i := range streams {
-		sem <- struct{}{}
+	fleet, err := NewFleet(2, func(int, Event) {
+		if got.Add(1) == target.Load() {
+			close(*done.Load())
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fleet.Close()
+	for i := 0; i < n; i++ {
 		s, err := DialStream(ctx, addr, "/", "x", -1)
-		<-sem
 		if err != nil {
 			b.Fatal(err)
 		}
-		streams[i] = s
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				if _, err := s.Next(); err != nil {
-					return
-				}
-				if got.Add(1) == target.Load() {
-					close(*done.Load())
-				}
-			}
-		}()
-	}
-	defer func() {
-		for _, s := range streams {
-			s.Close()
+		if err := fleet.Add(i, s); err != nil {
+			b.Fatal(err)
 		}
-		wg.Wait()
-	}()
+	}
 	payload := map[string]any{"title": "bench", "body": strings.Repeat("x", 300)}
 	b.ResetTimer()
 	start := time.Now()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -63,4 +64,40 @@ func statusField(pid int, name string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
+}
+
+// SelfCPUTime returns the CPU time (user+system) this process has used: the
+// load generator's own cost, reported beside the server's because both
+// share the machine.
+func SelfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// WaitQuiet waits (up to limit) until process pid has used less than a
+// tenth of a core over a quarter of a second: the work a previous step
+// started (e.g. the engine's bookkeeping after a send) is done, so the next
+// measurement measures only itself. It reports whether the process went
+// quiet.
+func WaitQuiet(pid int, limit time.Duration) bool {
+	const window = 250 * time.Millisecond
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		c0, err := CPUTime(pid)
+		if err != nil {
+			return false
+		}
+		time.Sleep(window)
+		c1, err := CPUTime(pid)
+		if err != nil {
+			return false
+		}
+		if c1-c0 < window/10 {
+			return true
+		}
+	}
+	return false
 }

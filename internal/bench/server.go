@@ -89,8 +89,7 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	}
 	cmd.Env = append(cmd.Env, o.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// The server must not outlive the bench or test that started it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", o.Exe, err)
