@@ -166,3 +166,37 @@ func (c *Client) MoveClock(ctx context.Context, token, advance string, set time.
 	err := c.Do(ctx, "POST", "/api/v1/test/clock", token, body, &out)
 	return out.Now, err
 }
+
+// Metrics reads the named series (without labels) from the server's
+// Prometheus endpoint.
+func (c *Client) Metrics(ctx context.Context, names ...string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.URL+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.HC.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string]float64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, " ")
+		if !ok || !want[k] {
+			continue
+		}
+		var f float64
+		if _, err := fmt.Sscan(v, &f); err == nil {
+			out[k] = f
+		}
+	}
+	return out, nil
+}

@@ -152,6 +152,16 @@ func Fanout(ctx context.Context, o FanoutOptions) (*FanoutResult, error) {
 			o.progress("server RSS with %d streams open: %.1f MB", n, float64(rss)/(1<<20))
 		}
 	}
+	if m, err := t.Client.Metrics(ctx, "go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes",
+		"go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "go_goroutines"); err == nil && len(m) > 0 {
+		mb := func(k string) float64 { return m[k] / (1 << 20) }
+		o.progress("server Go memory: heap in use %.1f MB, idle %.1f MB (released %.1f MB), stacks %.1f MB, from the OS %.1f MB; %.0f goroutines",
+			mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_heap_idle_bytes"), mb("go_memstats_heap_released_bytes"),
+			mb("go_memstats_stack_inuse_bytes"), mb("go_memstats_sys_bytes"), m["go_goroutines"])
+	}
+	if t.Server != nil && o.Profiling {
+		t.Server.HeapProfile()
+	}
 
 	sent := make([]int64, total)
 	answered := make([]int64, total)

@@ -153,6 +153,12 @@ func (s *Server) Stop(limit time.Duration) error {
 	}
 }
 
+// HeapProfile asks a server started as `bench server --cpuprofile FILE`
+// to write a heap profile (FILE.heap.N) now.
+func (s *Server) HeapProfile() {
+	_ = s.cmd.Process.Signal(syscall.SIGUSR1)
+}
+
 // Log returns everything the server has logged so far.
 func (s *Server) Log() string {
 	b, _ := os.ReadFile(s.LogPath)

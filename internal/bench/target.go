@@ -27,6 +27,9 @@ type Options struct {
 	ServerEnv     []string // extra environment of the server process
 	ServerArgs    []string // extra flags of the server process
 	ServerLog     string   // file for the server's log (default: a temp file)
+	// Profiling: the server runs as `bench server --cpuprofile` and takes a
+	// heap profile on SIGUSR1.
+	Profiling bool
 
 	Progress io.Writer // human progress lines (may be nil)
 }

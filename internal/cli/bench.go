@@ -6,7 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"strings"
+	"syscall"
 	"time"
 
 	"sitroom/internal/app"
@@ -34,6 +38,13 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&o.PID, "pid", 0, "with --url: the server's process id, to read its CPU time and memory from /proc")
 	fs.StringVar(&o.ServerLog, "server-log", "", "with --db: write the server's log to this file (default: a temp file)")
 	cpuprofile := fs.String("cpuprofile", "", "with --db: run the server with a CPU profile written to this file when it stops")
+	fs.Func("server-env", "with --db: KEY=VALUE in the server's environment, e.g. GOMEMLIMIT=150MiB or SITROOM_DB_MAX_CONNS=4 (repeatable)", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("want KEY=VALUE, not %q", v)
+		}
+		o.ServerEnv = append(o.ServerEnv, v)
+		return nil
+	})
 	asJSON := fs.Bool("json", false, "print only the JSON result on stdout (the summary goes to stderr)")
 	var fo bench.FanoutOptions
 	var ao bench.AckOptions
@@ -64,6 +75,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			return &ExitError{Code: 2, Err: fmt.Errorf("--cpuprofile needs --db (the bench must start the server)")}
 		}
 		o.ServerCommand = []string{"bench", "server", "--cpuprofile", *cpuprofile}
+		o.Profiling = true
 	}
 	o.Progress = env.Stderr
 	summary := env.Stdout
@@ -107,7 +119,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 
 // benchServer is `serve` with profiles, for `bench … --cpuprofile`: the
 // same app, started the same way, with a CPU profile around its whole run
-// and a heap profile at the end (FILE.heap). Not listed in the usage; the
+// and heap profiles on SIGUSR1 (FILE.heap.N). Not listed in the usage; the
 // bench starts it.
 func benchServer(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "bench server", "bench server --cpuprofile FILE [serve flags]")
@@ -134,9 +146,24 @@ func benchServer(ctx context.Context, env *Env, args []string) error {
 		defer func() {
 			pprof.StopCPUProfile()
 			f.Close()
-			if h, err := os.Create(*cpuprofile + ".heap"); err == nil {
-				_ = pprof.Lookup("heap").WriteTo(h, 0)
-				h.Close()
+		}()
+		// SIGUSR1 writes a heap profile (FILE.heap.N): the bench asks for
+		// one while every stream is open.
+		usr := make(chan os.Signal, 1)
+		signal.Notify(usr, syscall.SIGUSR1)
+		defer signal.Stop(usr)
+		go func() {
+			for n := 1; ; n++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-usr:
+				}
+				if h, err := os.Create(fmt.Sprintf("%s.heap.%d", *cpuprofile, n)); err == nil {
+					runtime.GC()
+					_ = pprof.Lookup("heap").WriteTo(h, 0)
+					h.Close()
+				}
 			}
 		}()
 	}
