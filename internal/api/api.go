@@ -4,21 +4,24 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"sitroom/internal/alert"
-	"sitroom/internal/duty"
-	"sitroom/internal/events"
-	"sitroom/internal/notify"
-	"sitroom/internal/readiness"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
+	"sitroom/internal/alert"
 	"sitroom/internal/apperr"
 	"sitroom/internal/audit"
+	"sitroom/internal/board"
 	"sitroom/internal/clock"
 	"sitroom/internal/db"
 	"sitroom/internal/directory"
+	"sitroom/internal/duty"
+	"sitroom/internal/events"
 	"sitroom/internal/httpx"
+	"sitroom/internal/notify"
+	"sitroom/internal/presence"
+	"sitroom/internal/readiness"
 	"sitroom/internal/users"
 )
 
@@ -42,6 +45,8 @@ type Deps struct {
 	Hub       *events.Hub
 	Readiness *readiness.Store
 	Notify    *notify.Notifier
+	Presence  *presence.Store
+	Board     *board.Store
 }
 
 // Route is one registered method and path pattern, e.g. GET
@@ -61,11 +66,22 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type router struct {
 	mux    *http.ServeMux
 	routes []Route
+	// position reads the event hub's position (nil without a hub).
+	position func() int64
 }
 
 func (rt *router) handle(method, pattern string, h handlerFunc) {
 	rt.routes = append(rt.routes, Route{Method: method, Pattern: pattern})
+	positioned := method == "GET" && strings.HasPrefix(pattern, Prefix+"/") && rt.position != nil
 	rt.mux.HandleFunc(method+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
+		if positioned {
+			// Read BEFORE the handler reads its data: whatever the client
+			// sees reflects at least everything up to this position, so a
+			// stream opened with ?after= this value misses nothing that
+			// happened in between (it may see again an event whose effect
+			// the answer already shows, which clients take in their stride).
+			w.Header().Set(events.PositionHeader, strconv.FormatInt(rt.position(), 10))
+		}
 		if err := h(w, r); err != nil {
 			writeError(w, r, err)
 		}
@@ -84,6 +100,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 // Register adds every API route to mux.
 func Register(mux *http.ServeMux, d Deps) {
 	rt := &router{mux: mux}
+	if d.Hub != nil {
+		rt.position = d.Hub.Position
+	}
 	register(rt, d)
 	rt.fallback()
 }
@@ -110,6 +129,15 @@ func register(rt *router, d Deps) {
 	h.userRoutes(rt)
 	h.tokenRoutes(rt)
 	h.auditRoutes(rt)
+	// The readiness network.
+	h.alertRoutes(rt)
+	h.templateRoutes(rt)
+	h.streamRoutes(rt)
+	h.heartbeatRoutes(rt)
+	h.boardRoutes(rt)
+	h.dutyRoutes(rt)
+	h.checkRoutes(rt)
+	h.webhookRoutes(rt)
 	if d.Fake != nil {
 		h.testClockRoutes(rt)
 	}
@@ -136,6 +164,9 @@ func (rt *router) fallback() {
 		methods[r.Pattern] = append(methods[r.Pattern], r.Method)
 	}
 	rt.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" && rt.position != nil {
+			w.Header().Set(events.PositionHeader, strconv.FormatInt(rt.position(), 10))
+		}
 		if _, pattern := paths.Handler(r); pattern != "" {
 			allow := methods[pattern]
 			if slices.Contains(allow, "GET") {

@@ -81,9 +81,17 @@ func badInput(t *testing.T, engine db.Dialect) {
 		t.Fatal(err)
 	}
 	cookie, _ := s.Login(t, apptest.Admin)
+	// The readiness network: an open alert to a post with its officer on
+	// duty (so nothing escalates while the snapshots are compared), the
+	// loops that acknowledgements need, and a readiness check's time.
+	live(t, s)
+	centre := s.Token(t, apptest.Officer, "")
+	onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
+	open := sendAlert(t, s, "Bad input", 3600, "KZ-MOD-CP")
+	alertPath := "/api/v1/alerts/" + open.ID
 	// Each token's first use notes the time it was used; do that now, so
 	// that the snapshots compare only what the bad requests could change.
-	for _, tok := range []string{admin, kzOfficer, kzHead, bound} {
+	for _, tok := range []string{admin, kzOfficer, kzHead, bound, centre} {
 		if res, body := s.Do(t, "GET", "/api/v1/me", tok, nil); res.StatusCode != 200 {
 			t.Fatalf("warm-up: %d %s", res.StatusCode, body)
 		}
@@ -188,6 +196,84 @@ func badInput(t *testing.T, engine db.Dialect) {
 			body: map[string]string{"advance": "90s", "set": "2026-02-01T00:00:00Z"}, status: 422, typ: "invalid", field: "advance"},
 		{name: "a test clock move backwards by advance", method: "POST", path: "/api/v1/test/clock", token: admin,
 			body: map[string]string{"advance": "-1h"}, status: 422, typ: "invalid", field: "advance"},
+
+		// The readiness network.
+		{name: "alert: malformed JSON", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: `{"title": "Flood", "targets": {"all": tru`, status: 400, typ: "malformed-json"},
+		{name: "alert: unknown field", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: map[string]any{"titel": "Flood", "ack_within_seconds": 300, "targets": map[string]any{"all": true}}, status: 400, typ: "unknown-field", field: "titel"},
+		{name: "alert: a deadline of the wrong type", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: map[string]any{"title": "Flood", "ack_within_seconds": "soon", "targets": map[string]any{"all": true}}, status: 400, typ: "malformed-json", field: "ack_within_seconds"},
+		{name: "alert: targets of the wrong type", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: map[string]any{"title": "Flood", "ack_within_seconds": 300, "targets": []string{"KZ"}}, status: 400, typ: "malformed-json", field: "targets"},
+		{name: "alert: the server's check_id is not an input", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: map[string]any{"title": "Flood", "ack_within_seconds": 300, "check_id": "x", "targets": map[string]any{"all": true}}, status: 400, typ: "unknown-field", field: "check_id"},
+		{name: "alert: no title, a deadline too short", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: map[string]any{"title": " ", "ack_within_seconds": 5, "targets": map[string]any{"all": true}}, status: 422, typ: "invalid", field: "ack_within_seconds"},
+		{name: "alert: targets that reach no post", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: map[string]any{"title": "Flood", "ack_within_seconds": 300, "targets": map[string]any{"states": []string{"ZZ"}}}, status: 422, typ: "no-recipients", field: "targets"},
+		{name: "alert: an unknown post", method: "POST", path: "/api/v1/alerts", token: centre,
+			body: map[string]any{"title": "Flood", "ack_within_seconds": 300, "targets": map[string]any{"posts": []string{"XX-NOWHERE"}}}, status: 422, typ: "invalid", field: "targets.posts"},
+		{name: "ack: a client may not claim a channel", method: "POST", path: alertPath + "/ack", token: bound,
+			body: map[string]any{"post_id": "KZ-MOD-CP", "channel": "email"}, status: 400, typ: "unknown-field", field: "channel"},
+		{name: "ack: a post of the wrong type", method: "POST", path: alertPath + "/ack", token: bound,
+			body: map[string]any{"post_id": 5}, status: 400, typ: "malformed-json", field: "post_id"},
+		{name: "ack: no post", method: "POST", path: alertPath + "/ack", token: bound,
+			body: map[string]any{}, status: 422, typ: "invalid", field: "post_id"},
+		{name: "ack: an alert that does not exist", method: "POST", path: "/api/v1/alerts/01a2f000-0000-7000-8000-000000000000/ack", token: bound,
+			body: map[string]any{"post_id": "KZ-MOD-CP"}, status: 404, typ: "not-found"},
+		{name: "ack: a post the alert does not address", method: "POST", path: alertPath + "/ack", token: centre,
+			body: map[string]any{"post_id": "KZ-MES-CP"}, status: 404, typ: "not-found"},
+		{name: "receipt: a body where none belongs", method: "POST", path: "/api/v1/deliveries/" + open.Deliveries[0].ID + "/receipt", token: bound,
+			body: map[string]any{"via": "email"}, status: 400, typ: "unknown-field", field: "via"},
+		{name: "cancel: a comment of the wrong type", method: "POST", path: alertPath + "/cancel", token: centre,
+			body: map[string]any{"comment": true}, status: 400, typ: "malformed-json", field: "comment"},
+		{name: "alerts: an unknown state filter", method: "GET", path: "/api/v1/alerts?state=lost", token: centre,
+			status: 400, typ: "invalid-parameter", field: "state"},
+		{name: "heartbeat: posts of the wrong type", method: "POST", path: "/api/v1/heartbeat", token: kzOfficer,
+			body: map[string]any{"posts": "KZ-MOD-CP"}, status: 400, typ: "malformed-json", field: "posts"},
+		{name: "heartbeat: an unknown post", method: "POST", path: "/api/v1/heartbeat", token: kzOfficer,
+			body: map[string]any{"posts": []string{"XX-NOWHERE"}}, status: 422, typ: "invalid", field: "posts"},
+		{name: "board: too many alerts", method: "GET", path: "/api/v1/board?alerts=0", token: centre,
+			status: 400, typ: "invalid-parameter", field: "alerts"},
+		{name: "stream: a negative position", method: "GET", path: "/api/v1/stream?after=-1", token: centre,
+			status: 400, typ: "invalid-parameter"},
+		{name: "shift: a start that is no instant", method: "POST", path: "/api/v1/shifts", token: admin,
+			body:   map[string]any{"post_id": "KZ-MOD-CP", "person_id": kzOfficerPerson, "slot": "deputy", "start": "tomorrow", "end": "2026-02-01T00:00:00Z"},
+			status: 400, typ: "malformed-json"},
+		{name: "shift: an unknown slot and a start in the past", method: "POST", path: "/api/v1/shifts", token: admin,
+			body:   map[string]any{"post_id": "KZ-MOD-CP", "person_id": kzOfficerPerson, "slot": "captain", "start": "2025-01-01T00:00:00Z", "end": "2025-01-01T08:00:00Z"},
+			status: 422, typ: "invalid", field: "slot"},
+		{name: "shift: an unknown post", method: "POST", path: "/api/v1/shifts", token: admin,
+			body:   map[string]any{"post_id": "XX-NOWHERE", "person_id": kzOfficerPerson, "slot": "deputy", "start": "2026-02-01T00:00:00Z", "end": "2026-02-01T08:00:00Z"},
+			status: 422, typ: "invalid", field: "post_id"},
+		{name: "gaps: too many days", method: "GET", path: "/api/v1/duty/gaps?days=500", token: admin,
+			status: 400, typ: "invalid-parameter", field: "days"},
+		{name: "roster: a period that is no instant", method: "GET", path: "/api/v1/posts/KZ-MOD-CP/roster?from=monday", token: admin,
+			status: 400, typ: "invalid-parameter", field: "from"},
+		{name: "escalation: an unknown field", method: "PUT", path: "/api/v1/posts/KZ-MOD-CP/escalation", token: admin,
+			body: map[string]any{"levels": []map[string]any{{"targets": []map[string]any{{"target": "primary"}}, "delay": 5}}}, status: 400, typ: "unknown-field", field: "delay"},
+		{name: "escalation: an unknown target", method: "PUT", path: "/api/v1/posts/KZ-MOD-CP/escalation", token: admin,
+			body: map[string]any{"levels": []map[string]any{{"targets": []map[string]any{{"target": "president"}}}}}, status: 422, typ: "invalid"},
+		{name: "rotation: hand-overs of the wrong type", method: "POST", path: "/api/v1/rotations", token: admin,
+			body:   map[string]any{"post_id": "KZ-MOD-CP", "name": "R", "slot": "deputy", "handovers": "09:00", "start_date": "2026-02-01", "team": []string{kzOfficerPerson}},
+			status: 400, typ: "malformed-json", field: "handovers"},
+		{name: "check: an unknown kind", method: "POST", path: "/api/v1/checks", token: centre,
+			body: map[string]any{"title": "Check", "ack_within_seconds": 300, "kind": "sometime", "targets": map[string]any{"all": true}}, status: 422, typ: "invalid", field: "kind"},
+		{name: "check: an instant that is no instant", method: "POST", path: "/api/v1/checks", token: centre,
+			body: map[string]any{"title": "Check", "ack_within_seconds": 300, "kind": "at", "at": "noon", "targets": map[string]any{"all": true}}, status: 400, typ: "malformed-json"},
+		{name: "trend: too many months", method: "GET", path: "/api/v1/readiness/trend?months=99", token: centre,
+			status: 400, typ: "invalid-parameter", field: "months"},
+		{name: "template: an unknown field", method: "POST", path: "/api/v1/alert-templates", token: centre,
+			body: map[string]any{"code": "t1", "name_en": "T", "title": "T", "ack_within_seconds": 300, "colour": "red"}, status: 400, typ: "unknown-field", field: "colour"},
+		{name: "template: a code with spaces", method: "POST", path: "/api/v1/alert-templates", token: centre,
+			body: map[string]any{"code": "t 1", "name_en": "T", "title": "T", "ack_within_seconds": 300}, status: 422, typ: "invalid", field: "code"},
+		{name: "webhook: a URL that is no URL", method: "POST", path: "/api/v1/webhooks", token: admin,
+			body: map[string]any{"name": "national system", "url": "ftp//nowhere"}, status: 422, typ: "invalid", field: "url"},
+		{name: "webhook: an overlap of the wrong type", method: "POST", path: "/api/v1/webhooks/x/rotate", token: admin,
+			body: map[string]any{"overlap_seconds": "a day"}, status: 400, typ: "malformed-json", field: "overlap_seconds"},
+		{name: "e-mail link: a forged token", method: "POST", path: "/api/v1/ack-links/forged.token", status: 401, typ: "link-invalid"},
+		{name: "feed: a forged token", method: "GET", path: "/feeds/shifts/sdf_forged.ics", status: 404, typ: "not-found"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,6 +9,14 @@
 // store: it lives here and checks its one rule (administrators only) in
 // testclock.go, away from the handler.
 //
+// A few answers are not JSON: the event stream (the hub takes the
+// connection over and writes text/event-stream), the iCalendar feed of
+// shifts (public at /feeds/shifts/<token>.ics: the token is the
+// credential), report CSV and trend SVG. Every GET under /api/v1 carries
+// Sitroom-Stream-Position, the hub's position read before the handler reads
+// its data, so a client can open the stream with ?after= and miss nothing.
+// Under /api/v1/me the caller is the only scope: one's own shifts and feeds.
+//
 // Every route is registered through a router that records it, so the route
 // coverage test can compare the routes with the OpenAPI document, which is
 // written separately in openapi.go: a route added without documentation (or

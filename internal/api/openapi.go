@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"sitroom/internal/events"
 	"sitroom/internal/httpx"
 )
 
@@ -62,7 +63,7 @@ type requestBody struct {
 }
 
 type mediaType struct {
-	Schema *schema `json:"schema"`
+	Schema *schema `json:"schema,omitempty"`
 }
 
 type response struct {
@@ -79,14 +80,17 @@ type header struct {
 // op is one documented route, as written in the table below.
 type op struct {
 	id, tag, summary, desc string
-	query                  []string // names of components.parameters
-	pathDesc               string   // what {id} accepts
-	body                   *schema  // request body (JSON), if any
-	status                 int      // success status
-	resp                   *schema  // success body; nil for 204
-	location               bool     // 201 with Location
-	fails                  []int    // problem statuses besides 401 and 500
-	public                 bool     // no credentials needed
+	query                  []string          // names of components.parameters
+	pathDesc               string            // what {id} accepts
+	body                   *schema           // request body (JSON), if any
+	status                 int               // success status
+	resp                   *schema           // success body; nil for 204
+	location               bool              // 201 with Location
+	fails                  []int             // problem statuses besides 401 and 500
+	public                 bool              // no credentials needed
+	ctype                  string            // success content type (default application/json)
+	headers                map[string]string // success headers besides Location and the stream position: name → description
+	optionalBody           bool              // the request body may be left out
 }
 
 // docBuilder collects the document.
@@ -112,16 +116,30 @@ func (b *docBuilder) add(method, path string, o op) {
 		op.Parameters = append(op.Parameters, &parameter{Ref: "#/components/parameters/" + q})
 	}
 	if o.body != nil {
-		op.RequestBody = &requestBody{Required: true, Content: map[string]*mediaType{
+		op.RequestBody = &requestBody{Required: !o.optionalBody, Content: map[string]*mediaType{
 			"application/json": {Schema: o.body}}}
 	}
-	ok := &response{Description: http.StatusText(o.status)}
+	ok := &response{Description: http.StatusText(o.status), Headers: map[string]*header{}}
 	if o.resp != nil {
-		ok.Content = map[string]*mediaType{"application/json": {Schema: o.resp}}
+		ct := o.ctype
+		if ct == "" {
+			ct = "application/json"
+		}
+		ok.Content = map[string]*mediaType{ct: {Schema: o.resp}}
 	}
 	if o.location {
-		ok.Headers = map[string]*header{"Location": {Description: "the URL of the new record",
-			Schema: &schema{Type: "string"}}}
+		ok.Headers["Location"] = &header{Description: "the URL of the new record", Schema: &schema{Type: "string"}}
+	}
+	for name, d := range o.headers {
+		ok.Headers[name] = &header{Description: d, Schema: &schema{Type: "string"}}
+	}
+	if method == "GET" && strings.HasPrefix(path, Prefix+"/") {
+		ok.Headers[events.PositionHeader] = &header{Schema: &schema{Type: "integer"},
+			Description: "the event stream position this answer reflects, read before the data: open " + Prefix +
+				"/stream?after=<this> and nothing that happened since is missed"}
+	}
+	if len(ok.Headers) == 0 {
+		ok.Headers = nil
 	}
 	op.Responses[strconv.Itoa(o.status)] = ok
 	fails := slices.Clone(o.fails)
@@ -176,6 +194,7 @@ var problemText = map[int]string{
 func queryParams() map[string]*parameter {
 	str := &schema{Type: "string"}
 	one, max := 1.0, float64(httpx.MaxLimit)
+	zero, fifty, year, thirtySix := 0.0, 50.0, 366.0, 36.0
 	return map[string]*parameter{
 		"q": {Name: "q", In: "query", Schema: str,
 			Description: "search: part of a name or code, any case (Cyrillic too)"},
@@ -206,6 +225,54 @@ func queryParams() map[string]*parameter {
 			Description: "only entries before this instant (RFC 3339)"},
 		"anchor": {Name: "anchor", In: "query", Schema: str,
 			Description: "SEQ:HASH of an anchor the chain must still contain"},
+
+		// The readiness network.
+		"alert_state": {Name: "state", In: "query", Schema: &schema{Type: "string", Enum: []any{"open", "cancelled", "closed"}},
+			Description: "only alerts in this state"},
+		"exercise": {Name: "exercise", In: "query", Schema: &schema{Type: "boolean"},
+			Description: "only exercises (true) or only real alerts (false)"},
+		"after": {Name: "after", In: "query", Schema: &schema{Type: "integer", Minimum: &zero},
+			Description: "replay from this position (e.g. the Sitroom-Stream-Position of a page or GET); Last-Event-ID wins"},
+		"last_event_id": {Name: "Last-Event-ID", In: "header", Schema: &schema{Type: "integer", Minimum: &zero},
+			Description: "the id of the last event received (sent by EventSource when it reconnects)"},
+		"board_alerts": {Name: "alerts", In: "query", Schema: &schema{Type: "integer", Minimum: &one, Maximum: &fifty},
+			Description: "how many of the latest open alerts get a column (default 10, at most 50)"},
+		"at": {Name: "at", In: "query", Schema: &schema{Type: "string", Format: "date-time"},
+			Description: "the instant (RFC 3339); default now"},
+		"days": {Name: "days", In: "query", Schema: &schema{Type: "integer", Minimum: &one, Maximum: &year},
+			Description: "how many days ahead (default 14, at most 366)"},
+		"post":          {Name: "post", In: "query", Schema: str, Description: "only this post (its id or code)"},
+		"post_required": {Name: "post", In: "query", Required: true, Schema: str, Description: "the post (its id or code)"},
+		"period_from": {Name: "from", In: "query", Schema: &schema{Type: "string", Format: "date-time"},
+			Description: "the start of the period (RFC 3339); default now"},
+		"roster_from": {Name: "from", In: "query", Schema: &schema{Type: "string", Format: "date-time"},
+			Description: "the start of the period (RFC 3339); default a day ago"},
+		"roster_to": {Name: "to", In: "query", Schema: &schema{Type: "string", Format: "date-time"},
+			Description: "the end of the period (RFC 3339); default 15 days after its start; at most 100 days in all"},
+		"since": {Name: "since", In: "query", Schema: &schema{Type: "string", Format: "date-time"},
+			Description: "only notes written after this instant (RFC 3339); default a week ago"},
+		"check_state": {Name: "state", In: "query",
+			Schema:      &schema{Type: "string", Enum: []any{"scheduled", "firing", "fired", "cancelled", "failed"}},
+			Description: "only checks in this state"},
+		"series": {Name: "series", In: "query", Schema: str, Description: "only occurrences of this recurring check (its id)"},
+		"series_active": {Name: "active", In: "query", Schema: &schema{Type: "boolean"},
+			Description: "only recurring checks still active (default false: all)"},
+		"previous": {Name: "previous", In: "query", Schema: &schema{Type: "integer", Minimum: &zero, Maximum: &fifty},
+			Description: "how many previous checks to compare with (default 5; 0: none)"},
+		"same_series": {Name: "same_series", In: "query", Schema: &schema{Type: "boolean"},
+			Description: "compare only with earlier occurrences of the same recurring check"},
+		"months": {Name: "months", In: "query", Schema: &schema{Type: "integer", Minimum: &one, Maximum: &thirtySix},
+			Description: "how many calendar months (default 12, at most 36)"},
+		"trend_post": {Name: "post", In: "query", Schema: str,
+			Description: "only these posts (ids or codes; repeat the parameter or separate with commas); default every post checked"},
+		"until": {Name: "until", In: "query", Schema: &schema{Type: "string", Format: "date-time"},
+			Description: "an instant in the last month shown (RFC 3339); default now"},
+		"tz": {Name: "tz", In: "query", Schema: str,
+			Description: "the IANA zone whose midnights cut the months; default the organisation's"},
+		"lang": {Name: "lang", In: "query", Schema: &schema{Type: "string", Enum: []any{"en", "ru"}},
+			Description: "the language of the chart's words (default en)"},
+		"dead_kind": {Name: "kind", In: "query", Schema: &schema{Type: "string", Enum: []any{"email", "webhook"}},
+			Description: "only messages of this kind"},
 	}
 }
 

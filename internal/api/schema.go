@@ -41,11 +41,14 @@ type schemas struct {
 	enums    map[string][]any
 	notes    map[string]string
 	nullable map[string]bool
+	// replace maps a type that marshals itself (MarshalJSON) to a type
+	// with the same wire form, which is what gets reflected.
+	replace map[reflect.Type]reflect.Type
 }
 
 func newSchemas() *schemas {
 	return &schemas{defs: map[string]*schema{}, names: map[reflect.Type]string{},
-		enums: map[string][]any{}, notes: map[string]string{}, nullable: map[string]bool{}}
+		enums: map[string][]any{}, notes: map[string]string{}, nullable: map[string]bool{}, replace: map[reflect.Type]reflect.Type{}}
 }
 
 var (
@@ -64,6 +67,9 @@ func (s *schemas) ref(v any) *schema { return s.of(reflect.TypeOf(v), false) }
 func (s *schemas) input(v any) *schema { return s.of(reflect.TypeOf(v), true) }
 
 func (s *schemas) of(t reflect.Type, input bool) *schema {
+	if r, ok := s.replace[t]; ok {
+		t = r
+	}
 	switch {
 	case t == timeType:
 		return &schema{Type: "string", Format: "date-time", Description: "RFC 3339, UTC"}

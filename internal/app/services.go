@@ -2,18 +2,22 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"sitroom/internal/alert"
 	"sitroom/internal/api"
 	"sitroom/internal/auth"
+	"sitroom/internal/board"
 	"sitroom/internal/db"
 	"sitroom/internal/directory"
 	"sitroom/internal/duty"
 	"sitroom/internal/events"
 	"sitroom/internal/httpx"
 	"sitroom/internal/notify"
+	"sitroom/internal/presence"
 	"sitroom/internal/readiness"
 	"sitroom/internal/users"
 	"sitroom/internal/web"
@@ -35,6 +39,8 @@ type Services struct {
 	Notify    *notify.Notifier
 	Sender    *notify.Sender
 	Webhooks  *notify.Dispatcher
+	Presence  *presence.Store
+	Board     *board.Store
 }
 
 func (a *App) buildServices(ctx context.Context) error {
@@ -82,7 +88,22 @@ func (a *App) buildServices(ctx context.Context) error {
 	}
 	a.Webhooks = notify.NewDispatcher(n, a.Log, a.Registry)
 	a.Events.AlsoWake(n.PokeDispatcher)
+
+	// The situation board: posts' connection state and its read model.
+	a.Presence = presence.New(a.DB, a.Clock, a.Events, a.Duty, replicaName())
+	a.Presence.SetGroup(a.Group)
+	a.Board = board.New(a.Clock, a.Duty, a.Alerts, a.Presence)
 	return nil
+}
+
+// replicaName names this process in rows that record which replica wrote
+// them (heartbeats): host and process id.
+func replicaName() string {
+	h, err := os.Hostname()
+	if err != nil {
+		h = "unknown"
+	}
+	return fmt.Sprintf("%s:%d", h, os.Getpid())
 }
 
 // routes builds the mux and the middleware around it, in one place and in
@@ -95,6 +116,7 @@ func (a *App) routes() http.Handler {
 	api.Register(mux, api.Deps{
 		DB: a.DB, Clock: a.Clock, Fake: a.Fake, Audit: a.Audit, Directory: a.Directory, Users: a.Users, Log: a.Log,
 		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness, Notify: a.Notify,
+		Presence: a.Presence, Board: a.Board,
 	})
 	web.Register(mux, web.Deps{
 		DB: a.DB, Clock: a.Clock, Audit: a.Audit, Directory: a.Directory, Users: a.Users, Log: a.Log,
