@@ -174,8 +174,14 @@ type stream struct {
 // query (e.g. "after=12") and Last-Event-ID (when lastID >= 0).
 func openStream(t testing.TB, s *apptest.Server, token, query string, lastID int64) *stream {
 	t.Helper()
+	return openStreamAt(t, s.URL, token, query, lastID)
+}
+
+// openStreamAt is openStream on the server at base (e.g. http://127.0.0.1:4321).
+func openStreamAt(t testing.TB, base, token, query string, lastID int64) *stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	u := s.URL + "/api/v1/stream"
+	u := base + "/api/v1/stream"
 	if query != "" {
 		u += "?" + query
 	}

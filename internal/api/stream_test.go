@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"sitroom/internal/apptest"
 	"sitroom/internal/testutil"
@@ -83,5 +85,24 @@ func TestStreamCarriesEachEventToThoseWhoMaySeeIt(t *testing.T) {
 			}
 
 		})
+	}
+}
+
+// A stream outlives the server's read and write timeouts (which bound
+// ordinary requests): the hub clears the connection's deadlines when it
+// takes the stream over. Here the timeouts are 100 ms and an alert sent
+// well after them still arrives.
+func TestStreamOutlivesTheServerTimeouts(t *testing.T) {
+	s := apptest.Start(t, "sqlite")
+	live(t, s)
+	strict := httptest.NewUnstartedServer(s.App.Handler())
+	strict.Config.ReadTimeout, strict.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	strict.Start()
+	t.Cleanup(strict.Close)
+	st := openStreamAt(t, strict.URL, s.Token(t, apptest.KZOfficer, ""), "", -1)
+	time.Sleep(400 * time.Millisecond) // four times both timeouts
+	al := sendAlert(t, s, "After the timeouts", 300, "KZ-MOD-CP")
+	if ev := st.next("alert.created"); ev.field("id") != al.ID {
+		t.Fatalf("after the timeouts: %s", ev.Data)
 	}
 }
