@@ -43,3 +43,10 @@ func BenchmarkListPostsScoped(b *testing.B) { benchGET(b, apptest.KZOfficer, "/a
 
 // BenchmarkGetPerson: GET /api/v1/people/{id} with positions.
 func BenchmarkGetPerson(b *testing.B) { benchGET(b, apptest.Officer, "/api/v1/people/p-abenov") }
+
+// BenchmarkBoard: GET /api/v1/board for the centre (every demo post, who is
+// on duty, connection state, no open alert).
+func BenchmarkBoard(b *testing.B) { benchGET(b, apptest.Officer, "/api/v1/board") }
+
+// BenchmarkDutyNow: GET /api/v1/duty/now for the centre.
+func BenchmarkDutyNow(b *testing.B) { benchGET(b, apptest.Officer, "/api/v1/duty/now") }
