@@ -89,17 +89,20 @@ func (s *Store) Acknowledge(ctx context.Context, alertID, postID, channel string
 		if err != nil {
 			return err
 		}
-		if d.AckedAt != nil {
-			out = ackOf(d)
-			out.Repeated = true
-			return nil
-		}
+		// Who may acknowledge is checked before anything else, a repeat
+		// included: a click at the centre must never even look like an
+		// answer from the post.
 		ok, err := s.mayAcknowledge(ctx, tx, a, d, now)
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !ok && !(d.AckedAt != nil && a.UserID != "" && d.ackedByUser == a.UserID) {
 			return notOnDuty(d.PostCode)
+		}
+		if d.AckedAt != nil {
+			out = ackOf(d)
+			out.Repeated = true
+			return nil
 		}
 		if al.State != StateOpen {
 			return apperr.Conflict("alert-"+al.State, "the alert is "+al.State+"; it can no longer be acknowledged")
@@ -237,6 +240,9 @@ func (s *Store) ConfirmByPhone(ctx context.Context, alertID, postID, note string
 	a := auth.From(ctx)
 	if a == nil {
 		return nil, apperr.Unauthorized("sign in")
+	}
+	if _, err := s.Get(ctx, alertID); err != nil {
+		return nil, err // not visible: not disclosed
 	}
 	if !a.IsCentre() {
 		return nil, apperr.Forbidden("", "only the centre's duty officers record phone confirmations")

@@ -336,6 +336,11 @@ func TestRepeatedAcknowledgementAnswersTheFirstAndWritesNothing(t *testing.T) {
 		if err != nil || !again.Repeated || !again.AckedAt.Equal(first.AckedAt) || *again.AckedBy.Login != "kz1@x" || again.Channel != alert.ChannelWeb {
 			t.Fatalf("repeat: %+v %v", again, err)
 		}
+		for _, who := range []string{"centre", "admin"} {
+			if _, err := w.s.Acknowledge(as(who), al.ID, "KZ-MOD", ""); !apperr.Is(err, apperr.KindForbidden) {
+				t.Fatalf("%s repeating someone else's acknowledgement: %v (want 403 not-on-duty)", who, err)
+			}
+		}
 		if count(t, d, "SELECT COUNT(*) FROM delivery_steps") != steps || count(t, d, "SELECT COUNT(*) FROM outbox") != outbox ||
 			count(t, d, "SELECT COUNT(*) FROM audit_log") != auditN {
 			t.Fatal("a repeated acknowledgement wrote something")

@@ -111,14 +111,15 @@ func nt(t sql.NullTime) *time.Time {
 }
 
 const deliveryCols = `d.id, d.alert_id, d.post_id, p.code, d.state, d.on_duty, d.delivered_at, d.delivered_via, d.acked_at,
-	d.acked_by_login, d.ack_channel, d.late, d.phone_at, d.phone_by, d.phone_note, d.escalation_level, d.due_at, d.missed_at, d.updated_at`
+	d.acked_by_login, d.ack_channel, d.late, d.phone_at, d.phone_by, d.phone_note, d.escalation_level, d.due_at, d.missed_at, d.updated_at,
+	COALESCE(d.acked_by_user, '')`
 
 func scanDelivery(sc interface{ Scan(...any) error }) (*Delivery, error) {
 	var d Delivery
 	var onDuty, ackLogin string
 	var delivered, acked, phone, due, missed sql.NullTime
 	if err := sc.Scan(&d.ID, &d.AlertID, &d.PostID, &d.PostCode, &d.State, &onDuty, &delivered, &d.DeliveredVia, &acked,
-		&ackLogin, &d.AckChannel, &d.Late, &phone, &d.PhoneBy, &d.PhoneNote, &d.EscalationLevel, &due, &missed, &d.UpdatedAt); err != nil {
+		&ackLogin, &d.AckChannel, &d.Late, &phone, &d.PhoneBy, &d.PhoneNote, &d.EscalationLevel, &due, &missed, &d.UpdatedAt, &d.ackedByUser); err != nil {
 		return nil, err
 	}
 	d.OnDutyRecorded = onDuty != ""

@@ -105,6 +105,8 @@ type Delivery struct {
 	MissedAt        *time.Time `json:"missed_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
 	Steps           []Step     `json:"steps,omitempty"`
+
+	ackedByUser string // who acknowledged (user id), for the repeat rule
 }
 
 // Step is one entry of a delivery's timeline.

@@ -137,14 +137,7 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	loopCtx, stopLoops := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, loop := range a.loops() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			loop(loopCtx)
-		}()
-	}
+	waitLoops := a.StartLoops(loopCtx)
 	errc := make(chan error, 1)
 	go func() {
 		if a.Cfg.TLSCert != "" {
@@ -167,11 +160,27 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 		cancel()
 	}
 	stopLoops()
-	wg.Wait()
+	waitLoops()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// StartLoops starts every background worker (hub, group commit, engine,
+// scheduler, senders, sealer, housekeeping and any added with AddLoop)
+// until ctx ends; the returned function waits for them to stop. Run calls
+// it; black-box tests that serve the handler themselves call it too.
+func (a *App) StartLoops(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	for _, loop := range a.loops() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+	return wg.Wait
 }
 
 // redact hides a password in a PostgreSQL URL for the log.

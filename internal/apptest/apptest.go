@@ -57,6 +57,11 @@ type Server struct {
 // answers) and stops it when the test ends.
 func Start(t testing.TB, engine db.Dialect) *Server {
 	t.Helper()
+	return startServer(t, engine, true)
+}
+
+func startServer(t testing.TB, engine db.Dialect, sealer bool) *Server {
+	t.Helper()
 	ctx := context.Background()
 	var dsn string
 	switch engine {
@@ -80,7 +85,9 @@ func Start(t testing.TB, engine db.Dialect) *Server {
 	sealed := make(chan struct{})
 	go func() {
 		defer close(sealed)
-		a.Audit.RunSealer(sealCtx, a.Log)
+		if sealer { // StartLive runs it with the other loops
+			a.Audit.RunSealer(sealCtx, a.Log)
+		}
 	}()
 	hs := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
@@ -91,6 +98,24 @@ func Start(t testing.TB, engine db.Dialect) *Server {
 		lw.stop()
 	})
 	return &Server{App: a, URL: hs.URL, Clock: a.Fake, DSN: dsn, tokens: map[string]string{}}
+}
+
+// StartLive is Start with every background worker of the real server
+// running (event hub, group commit, escalation engine, readiness
+// scheduler, e-mail and webhook senders, housekeeping): for black-box tests
+// of the readiness network. Acknowledgements and receipts go through group
+// commit, so they need it. The engine and scheduler wake when the test
+// clock moves.
+func StartLive(t testing.TB, engine db.Dialect) *Server {
+	t.Helper()
+	s := startServer(t, engine, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := s.App.StartLoops(ctx)
+	t.Cleanup(func() {
+		cancel()
+		wait()
+	})
+	return s
 }
 
 // newApp builds the app on dsn in test mode, logging warnings and errors to w.

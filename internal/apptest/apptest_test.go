@@ -54,3 +54,60 @@ func TestSessionClientSendsCSRFAndTokenIsReused(t *testing.T) {
 		t.Fatal("token made twice")
 	}
 }
+
+// With every loop of the real server running, an alert sent through the API
+// is acknowledged through group commit, and silence escalates when the test
+// clock passes the deadline — on both engines, with no test ticking anything.
+func TestStartLiveRunsTheServersLoops(t *testing.T) {
+	for _, engine := range testutil.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			s := apptest.StartLive(t, engine)
+			centre := s.Token(t, "officer@demo.sitroom.example", "")
+			res, body := s.Do(t, "POST", "/api/v1/alerts", centre, map[string]any{
+				"title": "Check", "priority": "urgent", "ack_within_seconds": 300,
+				"targets": map[string]any{"posts": []string{"KZ-MOD-CP", "BY-MOD-CP"}},
+			})
+			if res.StatusCode != http.StatusCreated {
+				t.Fatalf("send: %d %s", res.StatusCode, body)
+			}
+			var al struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(body, &al)
+			bound := s.Token(t, "kz.head@demo.sitroom.example", "KZ-MOD-CP")
+			res, body = s.Do(t, "POST", "/api/v1/alerts/"+al.ID+"/ack", bound, map[string]string{"post_id": "KZ-MOD-CP"})
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("ack: %d %s", res.StatusCode, body)
+			}
+			s.Clock.Advance(301 * time.Second)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				res, body = s.Do(t, "GET", "/api/v1/alerts/"+al.ID, centre, nil)
+				var got struct {
+					Deliveries []struct {
+						PostID          string `json:"post_id"`
+						State           string `json:"state"`
+						EscalationLevel int    `json:"escalation_level"`
+					} `json:"deliveries"`
+				}
+				_ = json.Unmarshal(body, &got)
+				escalated, acked := 0, 0
+				for _, d := range got.Deliveries {
+					switch {
+					case d.State == "acknowledged":
+						acked++
+					case d.EscalationLevel >= 1:
+						escalated++
+					}
+				}
+				if acked == 1 && escalated == 1 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after the deadline: %s", body)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"time"
 
@@ -43,9 +44,18 @@ func (d *DB) leadOnce(ctx context.Context, key int64, log *slog.Logger, name str
 		return err
 	}
 	defer conn.Close(context.Background())
+	// Advisory locks are database-wide; two installations in different
+	// schemas of one database (tests do that) must not share a leader.
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return err
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(schema))
+	sub := int32(h.Sum32())
 	for {
 		var ok bool
-		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", int32(key), sub).Scan(&ok); err != nil {
 			return err
 		}
 		if ok {
