@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -49,6 +50,9 @@ func (a *App) buildServices(ctx context.Context) error {
 		SessionIdle: a.Cfg.SessionIdle, DutySessionIdle: a.Cfg.DutyIdle, SessionMax: a.Cfg.SessionMax,
 	})
 	a.Duty = duty.New(a.DB, a.Clock, a.Audit)
+	if u, err := url.Parse(a.Cfg.PublicURL()); err == nil {
+		a.Duty.SetFeedHost(u.Hostname()) // UIDs of calendar events
+	}
 	hub, err := events.NewHub(ctx, a.DB, audienceResolver(a.DB), a.Log, events.Options{Registry: a.Registry})
 	if err != nil {
 		return err
