@@ -25,12 +25,20 @@ import (
 // for the README.
 
 type tab struct {
-	t   *testing.T
-	ctx context.Context
-	srv *apptest.Server
+	t    *testing.T
+	ctx  context.Context
+	srv  *apptest.Server
+	base string // where the browser goes: srv.URL, or another front of the same app
 }
 
 func newTab(t *testing.T, srv *apptest.Server, width, height int) *tab {
+	t.Helper()
+	return newTabAt(t, srv, srv.URL, width, height)
+}
+
+// newTabAt opens a browser of its own (its own profile: cookies, storage)
+// on base, an address serving srv's app.
+func newTabAt(t *testing.T, srv *apptest.Server, base string, width, height int) *tab {
 	t.Helper()
 	exe := testutil.RequireProgram(t, "chromium", "chromium-browser")
 	opts := []chromedp.ExecAllocatorOption{
@@ -47,6 +55,9 @@ func newTab(t *testing.T, srv *apptest.Server, width, height int) *tab {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("force-color-profile", "srgb"),
 		chromedp.Flag("lang", "en-GB"),
+		// As a desktop browser: no sound before the page is clicked
+		// (headless Chromium would otherwise allow it).
+		chromedp.Flag("autoplay-policy", "user-gesture-required"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	}
@@ -54,7 +65,7 @@ func newTab(t *testing.T, srv *apptest.Server, width, height int) *tab {
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	b := &tab{t: t, ctx: ctx, srv: srv}
+	b := &tab{t: t, ctx: ctx, srv: srv, base: base}
 	b.do(chromedp.EmulateViewport(int64(width), int64(height)))
 	return b
 }
@@ -68,7 +79,7 @@ func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 
 func (b *tab) open(path string) {
 	b.t.Helper()
-	b.do(chromedp.Navigate(b.srv.URL+path), chromedp.WaitReady(chromedp.CSS("body")))
+	b.do(chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("body")))
 }
 
 func (b *tab) text(sel string) string {
@@ -95,7 +106,7 @@ func (b *tab) location() string {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return strings.TrimPrefix(u, b.srv.URL)
+	return strings.TrimPrefix(u, b.base)
 }
 
 // signIn fills the sign-in form as a person would.
@@ -113,6 +124,11 @@ func (b *tab) shot(name string, viewport bool) {
 	// The test server's TEST MODE band is left out of the pictures: they
 	// show the pages as an operations room sees them.
 	b.eval(`(function(){var x=document.querySelector(".test-mode"); if (x) x.style.display="none"; return ""})()`)
+	if !viewport {
+		// A full-page picture from the top (a click may have scrolled,
+		// and sticky parts would be drawn where the scroll left them).
+		b.eval(`(function(){ window.scrollTo(0, 0); return ""; })()`)
+	}
 	act := chromedp.FullScreenshot(100)
 	if viewport {
 		act = chromedp.CaptureScreenshot()

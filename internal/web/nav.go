@@ -18,11 +18,11 @@ type navItem struct {
 }
 
 var navTable = []navItem{
-	{Key: "situation", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer, auth.Viewer}},
-	{Key: "alerts", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer}},
-	{Key: "duty", Roles: []auth.Role{auth.PostHead, auth.PostOfficer, auth.CentreSupervisor, auth.CentreOfficer}},
-	{Key: "rosters", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer}},
-	{Key: "readiness", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead}},
+	{Key: "situation", Path: "/board", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer, auth.Admin}},
+	{Key: "alerts", Path: "/alerts", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer}},
+	{Key: "duty", Path: "/duty", Roles: []auth.Role{auth.PostHead, auth.PostOfficer, auth.CentreSupervisor, auth.CentreOfficer}},
+	{Key: "rosters", Path: "/rosters", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer, auth.Admin}},
+	{Key: "readiness", Path: "/readiness", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.Admin}},
 	{Key: "cases", Roles: []auth.Role{auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer, auth.Viewer}},
 	{Key: "calendar"},
 	{Key: "documents"},

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +111,29 @@ func TestEveryPageRendersForEveryRole(t *testing.T) {
 		"/admin/users", "/admin/users/new", "/admin/users/" + admin.ID,
 		"/no/such/page", "/directory/posts/NO-SUCH-POST",
 	}
+	fx := newOpsFixture(t, s)
+	paths = append(paths,
+		"/board",
+		"/alerts", "/alerts?state=open&exercise=1", "/alerts?state=closed", "/alerts/new", "/alerts/new?post=KZ-MOD-CP&corrects="+fx.Alert,
+		"/alerts/"+fx.Alert, "/alerts/"+fx.Exercise, "/alerts/no-such-alert",
+		"/duty",
+		"/rosters", "/rosters/gaps", "/rosters/gaps?days=30", "/rosters/KZ-MOD-CP", "/rosters/KZ-MOD-CP?week=2026-01-19",
+		"/rosters/BY-MES-CP", "/rosters/CRC-DESK", "/rosters/KZ-MOD-CP/rotations/new", "/rosters/KZ-MOD-CP/rotations/"+fx.Rotation,
+		"/rosters/KZ-MOD-CP/escalation",
+		"/readiness", "/readiness/new", "/readiness/"+fx.Check, "/readiness/"+fx.Scheduled, "/readiness/series/"+fx.Series,
+		"/ack/not-a-valid-token",
+	)
+	// Each operational section is for the roles of its navigation entry;
+	// anyone else gets a 403 or 404 page.
+	sections := map[string][]auth.Role{
+		"/board":     {auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer, auth.Admin},
+		"/alerts":    {auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer},
+		"/duty":      {auth.PostHead, auth.PostOfficer, auth.CentreSupervisor, auth.CentreOfficer},
+		"/rosters":   {auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.PostOfficer, auth.Admin},
+		"/readiness": {auth.CentreSupervisor, auth.CentreOfficer, auth.PostHead, auth.Admin},
+	}
+	// Pages every centre officer must get (not merely "no 500").
+	centreOK := regexp.MustCompile(`^/(board|alerts(\?|$|/new|/0)|duty|rosters(\?|$|/gaps|/[A-Z-]+($|\?))|readiness)`)
 	adminOnly := regexp.MustCompile(`^/(admin/|directory/[a-z]+/(new|[^/]+/edit))`)
 	for role, login := range demoUsers(t) {
 		t.Run(role, func(t *testing.T) {
@@ -138,6 +162,17 @@ func TestEveryPageRendersForEveryRole(t *testing.T) {
 					}
 					if adminOnly.MatchString(p) && !isAdmin && resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
 						t.Errorf("%s: status %d for a page only administrators use", what, resp.StatusCode)
+					}
+					for prefix, roles := range sections {
+						if !strings.HasPrefix(p, prefix) || slices.Contains(roles, auth.Role(role)) {
+							continue
+						}
+						if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
+							t.Errorf("%s: status %d, want 403 or 404 (the section is not for this role)", what, resp.StatusCode)
+						}
+					}
+					if role == string(auth.CentreOfficer) && centreOK.MatchString(p) && !strings.Contains(p, "no-such") && resp.StatusCode != http.StatusOK {
+						t.Errorf("%s: status %d for the centre", what, resp.StatusCode)
 					}
 					if !strings.Contains(body, "<html lang=") {
 						t.Errorf("%s: not a page (%d): %.200s", what, resp.StatusCode, body)

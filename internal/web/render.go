@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
@@ -17,6 +18,7 @@ import (
 	"sitroom/internal/auth"
 	"sitroom/internal/directory"
 	"sitroom/internal/httpx"
+	"sitroom/internal/readiness"
 )
 
 //go:embed templates
@@ -103,6 +105,29 @@ func (w *Web) funcs(tr translator) template.FuncMap {
 		"query":           func(base string, kv ...string) string { return withQuery(base, kv...) },
 		"zones":           func() []string { return zones },
 		"currentPosition": currentPosition,
+		"dclass":          dstateClass,
+		"times":           timesIn,
+		"timesp": func(t *time.Time, zone string) twoTimes {
+			if t == nil {
+				return twoTimes{Zero: true}
+			}
+			return timesIn(*t, zone)
+		},
+		// within writes an acknowledgement window in words (5 min, 1 h 30 min).
+		"within": func(sec int) string { return tr.within(sec) },
+		"add1":   func(i int) int { return i + 1 },
+		"stat":   tr.stat,
+		// delta writes a change in seconds with its sign: "−12s", "+1m05s".
+		"delta": func(d *float64) string {
+			if d == nil {
+				return ""
+			}
+			sign := "+"
+			if *d < 0 {
+				sign = "−"
+			}
+			return sign + readiness.FormatDuration(time.Duration(math.Abs(*d)*float64(time.Second)))
+		},
 		// isnil tells a withheld list (nil) from an empty one.
 		"isnil": func(x any) bool {
 			if x == nil {
@@ -203,6 +228,7 @@ type page struct {
 	Flash    string // translated
 	TestMode bool
 	Form     *form
+	Live     *liveView // nil for anonymous visitors
 	Data     any
 }
 
@@ -243,6 +269,9 @@ func (w *Web) newPage(rw http.ResponseWriter, r *http.Request, titleKey string, 
 		TestMode: w.TestMode,
 	}
 	p.Clock = w.clockView(r, acc)
+	if a != nil {
+		p.Live = w.liveFor(r, lang)
+	}
 	if k := takeFlash(rw, r, w.Secure); k != "" && tr.Has("flash."+k) {
 		p.Flash = tr.T("flash." + k)
 	}

@@ -62,6 +62,9 @@ func (w *Web) signedIn(h http.HandlerFunc) http.HandlerFunc {
 			w.toLogin(rw, r)
 			return
 		}
+		// First of all, before any store is read: the stream position
+		// the page will reflect (see live.go).
+		r = w.withPosition(r)
 		if a.UserID != "" && w.Users != nil {
 			acc, err := w.Users.GetUser(r.Context(), a.UserID)
 			if err != nil {

@@ -35,6 +35,24 @@ type assets struct {
 
 func loadAssets() (*assets, error) {
 	a := &assets{byName: map[string]*asset{}, byPath: map[string]*asset{}}
+	add := func(name string, b []byte) {
+		sum := sha256.Sum256(b)
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:])[:12] + ext
+		typ := mime.TypeByExtension(ext)
+		if ext == ".wav" {
+			typ = "audio/wav" // not in Go's built-in table; hosts differ
+		}
+		if typ == "" {
+			typ = "application/octet-stream"
+		}
+		x := &asset{url: "/static/" + hashed, body: b, typ: typ}
+		a.byName[name] = x
+		a.byPath[hashed] = x
+	}
+	// Generated, not stored: the alarm sound (see sound.go).
+	add("alarm.wav", alarmWAV())
+	add("silence.wav", silenceWAV())
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -43,17 +61,7 @@ func loadAssets() (*assets, error) {
 		if err != nil {
 			return err
 		}
-		name := strings.TrimPrefix(p, "static/")
-		sum := sha256.Sum256(b)
-		ext := path.Ext(name)
-		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:])[:12] + ext
-		typ := mime.TypeByExtension(ext)
-		if typ == "" {
-			typ = "application/octet-stream"
-		}
-		x := &asset{url: "/static/" + hashed, body: b, typ: typ}
-		a.byName[name] = x
-		a.byPath[hashed] = x
+		add(strings.TrimPrefix(p, "static/"), b)
 		return nil
 	})
 	if err != nil {

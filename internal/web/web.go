@@ -5,12 +5,15 @@ import (
 	"log/slog"
 	"net/http"
 	"sitroom/internal/alert"
+	"sitroom/internal/board"
 	"sitroom/internal/duty"
 	"sitroom/internal/events"
 	"sitroom/internal/notify"
+	"sitroom/internal/presence"
 	"sitroom/internal/readiness"
 
 	"sitroom/internal/audit"
+	"sitroom/internal/auth"
 	"sitroom/internal/clock"
 	"sitroom/internal/db"
 	"sitroom/internal/directory"
@@ -34,6 +37,11 @@ type Deps struct {
 	Hub       *events.Hub
 	Readiness *readiness.Store
 	Notify    *notify.Notifier
+	// Board is the situation board's read model; Presence the posts'
+	// connection state. New builds them from the stores above when the
+	// app does not pass its own.
+	Board    *board.Store
+	Presence *presence.Store
 }
 
 // Web holds the parsed templates, catalogues and assets, all prepared once
@@ -54,6 +62,13 @@ func New(d Deps) (*Web, error) {
 	}
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
+	}
+	if d.Board == nil && d.Duty != nil && d.Alerts != nil && d.DB != nil {
+		if d.Presence == nil {
+			// Read-only use (States): no outbox appender needed.
+			d.Presence = presence.New(d.DB, d.Clock, nil, d.Duty, "web")
+		}
+		d.Board = board.New(d.Clock, d.Duty, d.Alerts, d.Presence)
 	}
 	w := &Web{Deps: d}
 	var err error
@@ -97,14 +112,27 @@ func (w *Web) Routes(mux *http.ServeMux) {
 
 	w.directoryRoutes(mux)
 	w.adminRoutes(mux)
+	w.boardRoutes(mux)
+	w.alertRoutes(mux)
+	w.dutyRoutes(mux)
+	w.rosterRoutes(mux)
+	w.readinessRoutes(mux)
+	w.ackLinkRoutes(mux)
 
 	// Anything else is a 404 page (the API answers its own paths).
 	mux.HandleFunc("/", w.notFound)
 }
 
 // home is the landing page after sign-in: the first section the user sees.
+// A post's people land on My duty, where an alert reaches them; the centre
+// on the situation board.
 func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
-	nav := visibleNav(actorOf(r), "")
+	a := actorOf(r)
+	if !a.IsCentre() && (a.Has(auth.PostOfficer) || a.Has(auth.PostHead)) {
+		http.Redirect(rw, r, "/duty", http.StatusSeeOther)
+		return
+	}
+	nav := visibleNav(a, "")
 	if len(nav) > 0 {
 		http.Redirect(rw, r, nav[0].Path, http.StatusSeeOther)
 		return
