@@ -29,6 +29,8 @@ func (w *Web) readinessRoutes(mux *http.ServeMux) {
 
 type checkListView struct {
 	Checks []readiness.Check
+	// Sums are the figures of the fired checks the viewer may read.
+	Sums   map[string]*readiness.Summary
 	Series []readiness.Series
 	Next   string
 	Centre bool
@@ -47,8 +49,18 @@ func (w *Web) checkList(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
+	sums := map[string]*readiness.Summary{}
+	for _, c := range checks {
+		if c.State != readiness.StateFired {
+			continue
+		}
+		if rep, err := w.Readiness.Report(ctx, c.ID, readiness.ReportOptions{Previous: -1}); err == nil {
+			sm := rep.Summary
+			sums[c.ID] = &sm
+		}
+	}
 	p := w.newPage(rw, r, "readiness.title")
-	p.Data = checkListView{Checks: checks, Series: series, Next: nextURL(r, next), Centre: actorOf(r).IsCentre(), Zone: p.Clock.Zone}
+	p.Data = checkListView{Checks: checks, Sums: sums, Series: series, Next: nextURL(r, next), Centre: actorOf(r).IsCentre(), Zone: p.Clock.Zone}
 	w.render(rw, r, http.StatusOK, "checks", p)
 }
 

@@ -206,6 +206,9 @@ type weekDay struct {
 	Label time.Time
 	Today bool
 	Segs  []weekSeg
+	// Lanes: the primary slot, the deputy slot, and the gaps (nobody in
+	// either slot), each in time order.
+	Primary, Deputy, Gaps []weekSeg
 }
 
 type weekSeg struct {
@@ -305,13 +308,15 @@ func (w *Web) renderWeek(rw http.ResponseWriter, r *http.Request, f *form, kind 
 			ws.FromUTC, ws.ToUTC = from.UTC().Format("15:04"), to.UTC().Format("15:04")
 			day.Segs = append(day.Segs, ws)
 		}
-		day.Segs = append(day.Segs, dayGaps(ro.Effective, ds, de, loc)...)
-		sort.SliceStable(day.Segs, func(a, b int) bool {
-			if day.Segs[a].From != day.Segs[b].From {
-				return day.Segs[a].From < day.Segs[b].From
+		sort.SliceStable(day.Segs, func(a, b int) bool { return day.Segs[a].From < day.Segs[b].From })
+		for _, sg := range day.Segs {
+			if sg.Slot == string(duty.Primary) {
+				day.Primary = append(day.Primary, sg)
+			} else {
+				day.Deputy = append(day.Deputy, sg)
 			}
-			return day.Segs[a].Slot == "primary"
-		})
+		}
+		day.Gaps = dayGaps(ro.Effective, ds, de, loc)
 		v.Days = append(v.Days, day)
 	}
 	for _, s := range ro.Shifts {
