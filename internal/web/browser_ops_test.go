@@ -314,8 +314,9 @@ func TestBrowserPostOfficerOnAPhone(t *testing.T) {
 		t.Errorf("My duty is %s px wide on a 412 px phone", w)
 	}
 	b.shot("duty_phone", true)
-	if _, err := s.App.Alerts.Send(s.As(t, apptest.Officer), alert.NewAlert{Title: "Проверка связи дежурных смен", Body: "Подтвердите получение.",
-		Priority: alert.Routine, AckWithinSeconds: 300, Exercise: true, Targets: alert.Targets{Posts: []string{"KZ-MOD-CP"}}}); err != nil {
+	al, err := s.App.Alerts.Send(s.As(t, apptest.Officer), alert.NewAlert{Title: "Проверка связи дежурных смен", Body: "Подтвердите получение.",
+		Priority: alert.Routine, AckWithinSeconds: 300, Exercise: true, Targets: alert.Targets{Posts: []string{"KZ-MOD-CP"}}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	b.waitFor(".alert-overlay .ov-ack", 15*time.Second)
@@ -330,6 +331,17 @@ func TestBrowserPostOfficerOnAPhone(t *testing.T) {
 		t.Errorf("the acknowledge button is %d px high", h)
 	}
 	b.shot("alert_overlay_phone", true)
+	// The centre cancels it: the overlay says so, and the button goes.
+	if _, err := s.App.Alerts.Cancel(s.As(t, apptest.Officer), al.ID, "sent by mistake"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitTrue(`/st-cancelled/.test(document.querySelector(".alert-overlay").className)`, 10*time.Second)
+	if got := b.text(".alert-overlay .ov-result"); !strings.Contains(got, "отменил") {
+		t.Errorf("the cancelled overlay says %q", got)
+	}
+	if b.eval(`String(document.querySelector(".alert-overlay .ov-ack").hidden)`) != "true" {
+		t.Error("a cancelled alert still offers the acknowledge button")
+	}
 }
 
 // TestBrowserReadinessAndRosters: the pages a head of post and the centre

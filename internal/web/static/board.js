@@ -179,6 +179,13 @@
       ul.appendChild(li);
     }
   }
+  // The summary and the list of open alerts add up every post: redraw them
+  // at most twice a second, however many deliveries change.
+  var totalsTimer = null;
+  function totals() {
+    if (totalsTimer) { return; }
+    totalsTimer = setTimeout(function () { totalsTimer = null; sums(); openList(); }, 500);
+  }
   function badge(c, text) { var b = document.createElement("span"); b.className = c; b.textContent = text; return b; }
 
   // ---- the stream ----------------------------------------------------------
@@ -199,8 +206,7 @@
       }
       var ds = al.deliveries || [];
       for (var j = 0; j < ds.length; j++) { if (setCell(ds[j])) { paint(ds[j].post_id, true); } }
-      sums();
-      openList();
+      totals();
     });
   }
 
@@ -212,7 +218,7 @@
       var d = ev.data;
       if (!d || !d.alert_id) { return; }
       if (alertIdx(d.alert_id) < 0) { fetchAlert(d.alert_id); return; }
-      if (setCell(d)) { paint(d.post_id, true); sums(); openList(); }
+      if (setCell(d)) { paint(d.post_id, true); totals(); }
     });
     var ended = function (ev) {
       var a = ev.data;
@@ -229,7 +235,7 @@
       if (!p) { return; }
       if (s.connected) { p.last_seen = Math.max(p.last_seen || 0, Date.parse(s.since) || now()); }
       paint(s.post_id, true);
-      sums();
+      totals();
     });
   }
 

@@ -302,13 +302,24 @@
     clearTimeout(watchdog);
   }
 
+  // relay hands events to the other tabs, in batches: during a large
+  // fan-out the centre's stream carries thousands of events a second, and
+  // one storage write each would stall the page.
+  var outbox = [], flushTimer = null;
   function relay(ev) {
     if (!store) { return; }
-    var r = get(KEY_RECENT) || [];
-    r.push(ev);
+    outbox.push(ev);
+    if (!flushTimer) { flushTimer = setTimeout(flush, 50); }
+  }
+  function flush() {
+    flushTimer = null;
+    if (!outbox.length) { return; }
+    var batch = outbox;
+    outbox = [];
+    var r = (get(KEY_RECENT) || []).concat(batch);
     if (r.length > RECENT) { r = r.slice(r.length - RECENT); }
     put(KEY_RECENT, r);
-    put(KEY_EV, ev);
+    put(KEY_EV, { batch: batch, tab: tabId, n: batch[batch.length - 1].id });
   }
 
   function arm() {
@@ -379,7 +390,10 @@
   function onStorage(e) {
     if (!e || !e.key) { return; }
     if (e.key === KEY_EV && e.newValue && !leader) {
-      try { apply(JSON.parse(e.newValue)); } catch (x) { /* ignore */ }
+      var msg = null;
+      try { msg = JSON.parse(e.newValue); } catch (x) { msg = null; }
+      var evs = msg && msg.batch ? msg.batch : [];
+      for (var i = 0; i < evs.length; i++) { apply(evs[i]); }
     } else if (e.key === KEY_STATE && e.newValue && !leader) {
       try {
         var s = JSON.parse(e.newValue);
@@ -447,6 +461,7 @@
     tryLead();
     setInterval(tick, 2000);
     var bye = function () {
+      flush();
       // Hand over at once: release the lock if it is ours, also while this
       // tab was still confirming its claim.
       if (store) {
