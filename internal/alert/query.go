@@ -313,8 +313,17 @@ func deliveryFor(ctx context.Context, tx *db.Tx, alertID, postID string) (*Deliv
 	} else if err != nil {
 		return nil, nil, err
 	}
-	d, err := scanDelivery(tx.QueryRow(ctx, "SELECT "+deliveryCols+" FROM deliveries d JOIN posts p ON p.id = d.post_id WHERE d.alert_id = ? AND (d.post_id = ? OR p.code = ?)"+
-		tx.ForUpdate("d"), alertID, postID, postID))
+	// Resolve the post first, so the delivery is found through its
+	// (alert_id, post_id) index rather than by scanning the alert's
+	// thousands of deliveries on every acknowledgement.
+	var pid string
+	if err := tx.QueryRow(ctx, "SELECT id FROM posts WHERE id = ? OR code = ?", postID, postID).Scan(&pid); err == sql.ErrNoRows {
+		return nil, nil, apperr.NotFound("delivery of this alert to that post")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	d, err := scanDelivery(tx.QueryRow(ctx, "SELECT "+deliveryCols+" FROM deliveries d JOIN posts p ON p.id = d.post_id WHERE d.alert_id = ? AND d.post_id = ?"+
+		tx.ForUpdate("d"), alertID, pid))
 	if err == sql.ErrNoRows {
 		return nil, nil, apperr.NotFound("delivery of this alert to that post")
 	} else if err != nil {

@@ -130,6 +130,18 @@ func acknowledges(c *caller, t target) int {
 	return 403
 }
 
+// phonesPost: the centre records phone confirmations; those who cannot see
+// the alert learn nothing of it (404), others who can see it get 403.
+func phonesPost(c *caller, t target) int {
+	switch {
+	case !c.seesAlert(t):
+		return 404
+	case c.centre():
+		return 200
+	}
+	return 403
+}
+
 // endsAlert: the centre cancels and closes alerts it can see (all).
 func endsAlert(c *caller, t target) int {
 	switch {
@@ -297,7 +309,7 @@ func networkRows() []row {
 		{method: "GET", path: p + "/alerts/{ref}", targets: scopes, rule: alertRead, ref: alertRef},
 		{method: "POST", path: p + "/alerts/{ref}/receipt", targets: scopes, rule: acknowledges, ref: alertRef, body: ackBody},
 		{method: "POST", path: p + "/alerts/{ref}/ack", targets: scopes, rule: acknowledges, ref: alertRef, body: ackBody},
-		{method: "POST", path: p + "/alerts/{ref}/phone", targets: scopes, rule: centreOnly(200), ref: alertRef,
+		{method: "POST", path: p + "/alerts/{ref}/phone", targets: scopes, rule: phonesPost, ref: alertRef,
 			body: func(e *matrixEnv, c *caller, t target) any {
 				return map[string]string{"post_id": scopePost[t], "note": "spoke to the duty officer"}
 			}},
