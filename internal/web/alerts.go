@@ -19,6 +19,8 @@ func (w *Web) alertRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /alerts/new", w.section("alerts", w.alertNew))
 	mux.HandleFunc("POST /alerts/preview", w.section("alerts", w.alertPreview))
 	mux.HandleFunc("POST /alerts", w.section("alerts", w.alertSend))
+	mux.HandleFunc("GET /alerts/templates", w.section("alerts", w.templateList))
+	mux.HandleFunc("POST /alerts/templates/{code}/delete", w.section("alerts", w.templateDelete))
 	mux.HandleFunc("GET /alerts/{id}", w.section("alerts", w.alertShow))
 	mux.HandleFunc("POST /alerts/{id}/cancel", w.section("alerts", w.alertEnd(alert.StateCancelled)))
 	mux.HandleFunc("POST /alerts/{id}/close", w.section("alerts", w.alertEnd(alert.StateClosed)))
@@ -363,6 +365,10 @@ func (w *Web) alertSend(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := targetsOf(f)
+	if f.Get("action") == "save_template" {
+		w.templateSave(rw, r, f, t)
+		return
+	}
 	if f.Get("preview_key") != targetsKey(t) || f.Get("action") == "preview" {
 		// The sender has not seen who these targets reach: show it first.
 		w.renderComposer(rw, r, f, f.Get("action") != "preview", http.StatusOK)
@@ -478,12 +484,34 @@ func (w *Web) alertShow(rw http.ResponseWriter, r *http.Request) {
 		row.ShowPhone = open && a.IsCentre() && d.PhoneAt == nil && d.State != alert.DCancelled
 		v.Rows = append(v.Rows, row)
 	}
+	// The silent posts first: they are what the centre must act on.
+	sort.SliceStable(v.Rows, func(i, j int) bool { return silence(v.Rows[i].Delivery) > silence(v.Rows[j].Delivery) })
 	p.Data = v
 	if wantsFragment(r) == "deliveries" {
 		w.renderFragment(rw, r, "alert", "deliveries", p)
 		return
 	}
 	w.render(rw, r, http.StatusOK, "alert", p)
+}
+
+// silence ranks a delivery for the detail page: missed and escalated
+// first, then waiting, then answered by phone, acknowledged, cancelled.
+func silence(d alert.Delivery) int {
+	switch {
+	case d.State == alert.DMissed:
+		return 6
+	case d.State == alert.DEscalated:
+		return 5
+	case d.State == alert.DPending:
+		return 4
+	case d.State == alert.DDelivered && d.PhoneAt == nil:
+		return 3
+	case d.AckedAt == nil && d.PhoneAt != nil:
+		return 2
+	case d.State == alert.DAcknowledged:
+		return 1
+	}
+	return 0
 }
 
 func (w *Web) alertEnd(state string) http.HandlerFunc {
@@ -536,4 +564,61 @@ func (w *Web) alertAck(rw http.ResponseWriter, r *http.Request) {
 		next = "/alerts/" + url.PathEscape(id)
 	}
 	w.redirectFlash(rw, r, next, "acknowledged")
+}
+
+// ---- templates of recurring messages -------------------------------------------
+
+// templateSave keeps the composer's message (and its targets, if any) as a
+// template under the code given; a code in use is overwritten, which is
+// how a template is edited: use it, change it, save it again.
+func (w *Web) templateSave(rw http.ResponseWriter, r *http.Request, f *form, t alert.Targets) {
+	within, _ := strconv.Atoi(f.Get("ack_within"))
+	in := alert.TemplateInput{Code: f.Get("template_code"), NameEN: f.Get("template_name_en"), NameRU: f.Get("template_name_ru"),
+		Title: f.Get("title"), Body: r.PostFormValue("body"), Priority: alert.Priority(f.Get("priority")), AckWithinSeconds: within,
+		Exercise: f.Get("exercise") == "1", Targets: t}
+	_, err := w.Alerts.CreateTemplate(r.Context(), in)
+	if e, ok := apperr.As(err); ok && e.Kind == apperr.KindConflict && e.Type == "duplicate-code" {
+		_, err = w.Alerts.UpdateTemplate(r.Context(), in.Code, in)
+	}
+	if err != nil {
+		for _, k := range []string{"code", "name_en", "name_ru"} {
+			err = mapField(err, k, "template_"+k)
+		}
+		err = mapField(err, "ack_within_seconds", "ack_within")
+		if f.take(err, "title", "body", "priority", "ack_within", "targets", "template_code", "template_name_en", "template_name_ru") {
+			f.Values["save_open"] = "1"
+			w.renderComposer(rw, r, f, false, http.StatusUnprocessableEntity)
+			return
+		}
+		w.fail(rw, r, err)
+		return
+	}
+	w.redirectFlash(rw, r, "/alerts/new?template="+url.QueryEscape(in.Code), "template_saved")
+}
+
+type templateListView struct {
+	Items []alert.Template
+}
+
+func (w *Web) templateList(rw http.ResponseWriter, r *http.Request) {
+	if !actorOf(r).IsCentre() {
+		w.fail(rw, r, apperr.Forbidden("", "alert templates belong to the centre's duty officers"))
+		return
+	}
+	items, err := w.Alerts.Templates(r.Context())
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	p := w.newPage(rw, r, "templates.title")
+	p.Data = templateListView{Items: items}
+	w.render(rw, r, http.StatusOK, "templates", p)
+}
+
+func (w *Web) templateDelete(rw http.ResponseWriter, r *http.Request) {
+	if err := w.Alerts.DeleteTemplate(r.Context(), r.PathValue("code")); err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	w.redirectFlash(rw, r, "/alerts/templates", "template_deleted")
 }

@@ -196,7 +196,7 @@ func valueSets() map[string][]string {
 		"flash": {"created", "saved", "archived", "unarchived", "signed_out", "signed_out_everywhere", "password_changed", "password_set", "session_ended", "sessions_ended",
 			"alert_sent", "alert_cancelled", "alert_closed", "comment_required", "note_required", "phone_recorded", "acknowledged",
 			"note_saved", "note_empty", "feed_created", "feed_revoked", "shift_created", "shift_deleted", "cover_created", "swap_created",
-			"rotation_created", "rotation_archived", "check_created", "check_cancelled", "series_cancelled"},
+			"rotation_created", "rotation_archived", "check_created", "check_cancelled", "series_cancelled", "template_saved", "template_deleted"},
 		// The readiness network.
 		"dstate":          {"pending", "delivered", "acknowledged", "escalated", "missed", "cancelled", "confirmed_by_phone"},
 		"priority":        {"routine", "urgent", "flash"},

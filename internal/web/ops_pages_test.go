@@ -416,3 +416,47 @@ func TestRotationsEscalationAndFeedFromThePages(t *testing.T) {
 		t.Error("a revoked feed still answers")
 	}
 }
+
+// TestComposerSavesTemplates: the composer keeps its message as a template
+// (saving under the same code again replaces it), the templates page lists
+// and deletes them, and only the centre has them.
+func TestComposerSavesTemplates(t *testing.T) {
+	s := apptest.Start(t, db.SQLite)
+	c := s.Session(t, apptest.Officer)
+	tok := formToken(t, c, s.URL+"/alerts/new")
+	v := url.Values{"csrf_token": {tok}, "title": {"Morning communication check"}, "priority": {"routine"}, "ack_within": {"600"},
+		"state": {"KZ", "BY"}, "action": {"save_template"}, "template_code": {"bad code!"}, "template_name_en": {"Morning check"}}
+	st, body, _ := postForm(t, c, s.URL+"/alerts", v)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-template_code"`) || !strings.Contains(body, "<details class=\"panel save-template\" open>") {
+		t.Fatalf("a bad code: %d", st)
+	}
+	v.Set("template_code", "morning-check")
+	st, _, h := postForm(t, c, s.URL+"/alerts", v)
+	if st != http.StatusSeeOther || h.Get("Location") != "/alerts/new?template=morning-check" {
+		t.Fatalf("save: %d %s", st, h.Get("Location"))
+	}
+	v.Set("title", "Morning communication check (new wording)")
+	if st, _, _ := postForm(t, c, s.URL+"/alerts", v); st != http.StatusSeeOther {
+		t.Fatalf("save again: %d", st)
+	}
+	tm, err := s.App.Alerts.Template(s.As(t, apptest.Officer), "morning-check")
+	if err != nil || tm.Title != "Morning communication check (new wording)" || len(tm.Targets.States) != 2 || tm.AckWithinSeconds != 600 {
+		t.Fatalf("the template: %v %+v", err, tm)
+	}
+	if list, _, _ := s.App.Alerts.List(s.System(), alert.ListOptions{}); len(list) != 0 {
+		t.Fatal("saving a template sent an alert")
+	}
+	_, body, _ = get(t, c, s.URL+"/alerts/templates")
+	if !strings.Contains(body, "Morning check") || !strings.Contains(body, "/alerts/new?template=morning-check") {
+		t.Error("the template is not listed")
+	}
+	if st, _, _ := postForm(t, c, s.URL+"/alerts/templates/morning-check/delete", url.Values{"csrf_token": {tok}}); st != http.StatusSeeOther {
+		t.Fatalf("delete: %d", st)
+	}
+	if _, err := s.App.Alerts.Template(s.As(t, apptest.Officer), "morning-check"); err == nil {
+		t.Error("the template is still there")
+	}
+	if st, _, _ := get(t, s.Session(t, apptest.KZOfficer), s.URL+"/alerts/templates"); st != http.StatusForbidden {
+		t.Errorf("a post officer opens the templates: %d", st)
+	}
+}

@@ -115,7 +115,7 @@ func TestEveryPageRendersForEveryRole(t *testing.T) {
 	paths = append(paths,
 		"/board",
 		"/alerts", "/alerts?state=open&exercise=1", "/alerts?state=closed", "/alerts/new", "/alerts/new?post=KZ-MOD-CP&corrects="+fx.Alert,
-		"/alerts/"+fx.Alert, "/alerts/"+fx.Exercise, "/alerts/no-such-alert",
+		"/alerts/"+fx.Alert, "/alerts/"+fx.Exercise, "/alerts/no-such-alert", "/alerts/templates",
 		"/duty",
 		"/rosters", "/rosters/gaps", "/rosters/gaps?days=30", "/rosters/KZ-MOD-CP", "/rosters/KZ-MOD-CP?week=2026-01-19",
 		"/rosters/BY-MES-CP", "/rosters/CRC-DESK", "/rosters/KZ-MOD-CP/rotations/new", "/rosters/KZ-MOD-CP/rotations/"+fx.Rotation,
