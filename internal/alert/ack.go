@@ -362,8 +362,13 @@ func step(ctx context.Context, tx *db.Tx, d *Delivery, at time.Time, kind string
 
 // announce writes delivery.updated for the centre and the post's people.
 func (s *Store) announce(ctx context.Context, tx *db.Tx, d *Delivery) error {
+	_, err := s.out.Append(ctx, tx, deliveryEvent(d))
+	return err
+}
+
+// deliveryEvent is the delivery.updated event of d (without its timeline).
+func deliveryEvent(d *Delivery) events.Event {
 	c := *d
 	c.Steps = nil
-	_, err := s.out.Append(ctx, tx, events.Event{Type: events.TypeDeliveryUpdated, Audience: events.AudiencePost(d.PostID), Payload: c})
-	return err
+	return events.Event{Type: events.TypeDeliveryUpdated, Audience: events.AudiencePost(d.PostID), Payload: c}
 }

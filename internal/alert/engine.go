@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"sitroom/internal/db"
+	"sitroom/internal/events"
 )
 
 // Engine works the durable timers of deliveries (deliveries.due_at): it
@@ -152,7 +154,7 @@ func (e *Engine) batch(ctx context.Context) (int, error) {
 	err := s.db.RunInTx(ctx, func(tx *db.Tx) error {
 		now := s.clock.Now()
 		rows, err := tx.Query(ctx, `SELECT d.id, d.alert_id, d.post_id, p.code, d.state, d.escalation_level, d.due_at, a.deadline_at,
-			a.ack_within_seconds, a.title FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN posts p ON p.id = d.post_id
+			a.ack_within_seconds, a.title, d.on_duty FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN posts p ON p.id = d.post_id
 			WHERE d.due_at IS NOT NULL AND d.due_at <= ? ORDER BY d.due_at LIMIT ?`+tx.ForUpdateSkipLocked("d"), now, e.Batch)
 		if err != nil {
 			return err
@@ -161,10 +163,13 @@ func (e *Engine) batch(ctx context.Context) (int, error) {
 		for rows.Next() {
 			var w due
 			var ackIn int
-			if err := rows.Scan(&w.d.ID, &w.d.AlertID, &w.d.PostID, &w.d.PostCode, &w.d.State, &w.level, &w.dueAt, &w.deadline, &ackIn, &w.title); err != nil {
+			var od string
+			if err := rows.Scan(&w.d.ID, &w.d.AlertID, &w.d.PostID, &w.d.PostCode, &w.d.State, &w.level, &w.dueAt, &w.deadline, &ackIn, &w.title, &od); err != nil {
 				rows.Close()
 				return err
 			}
+			w.d.OnDutyRecorded = od != ""
+			_ = json.Unmarshal([]byte(od), &w.d.OnDuty)
 			w.ackIn = time.Duration(ackIn) * time.Second
 			work = append(work, w)
 		}
@@ -192,12 +197,14 @@ func (e *Engine) batch(ctx context.Context) (int, error) {
 			}
 			levels[lv] = m
 		}
+		var evs []events.Event
 		for i := range work {
-			if err := s.escalate(ctx, tx, &work[i], levels, now); err != nil {
+			if err := s.escalate(ctx, tx, &work[i], levels, now, &evs); err != nil {
 				return err
 			}
 		}
-		return nil
+		_, err = s.out.Append(ctx, tx, evs...)
+		return err
 	})
 	return n, err
 }
@@ -205,7 +212,7 @@ func (e *Engine) batch(ctx context.Context) (int, error) {
 // escalate fires the next level of one due delivery, or marks it missed
 // after the last level. The next due time counts from this step's due time,
 // not from now, so an engine that was down resumes the schedule exactly.
-func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]map[string]Level, now time.Time) error {
+func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]map[string]Level, now time.Time, out *[]events.Event) error {
 	next := w.level + 1
 	lv := levels[next][w.d.PostID]
 	if !lv.Exists {
@@ -252,11 +259,8 @@ func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]
 		w.d.State, w.d.EscalationLevel, w.d.DueAt = DEscalated, next, &dueNext
 	}
 	w.d.UpdatedAt = now
-	var od string
-	if err := tx.QueryRow(ctx, "SELECT on_duty FROM deliveries WHERE id = ?", w.d.ID).Scan(&od); err == nil {
-		_ = json.Unmarshal([]byte(od), &w.d.OnDuty)
-	}
-	return s.announce(ctx, tx, &w.d)
+	*out = append(*out, deliveryEvent(&w.d))
+	return nil
 }
 
 // snapshot records, for a batch of newly sent deliveries, who was on duty at
@@ -327,6 +331,7 @@ func (e *Engine) snapshot(ctx context.Context) (int, error) {
 			}
 			var nobody []*due
 			var sent []SentDelivery
+			recorded := make([][2]string, 0, len(idx))
 			for _, i := range idx {
 				f := &work[i]
 				od := duty[f.w.d.PostID]
@@ -334,9 +339,8 @@ func (e *Engine) snapshot(ctx context.Context) (int, error) {
 				if len(od) == 0 {
 					j = []byte("[]")
 				}
-				if _, err := tx.Exec(ctx, "UPDATE deliveries SET on_duty = ? WHERE id = ?", string(j), f.w.d.ID); err != nil {
-					return err
-				}
+				f.w.d.OnDuty, f.w.d.OnDutyRecorded = od, true
+				recorded = append(recorded, [2]string{f.w.d.ID, string(j)})
 				if !f.live {
 					continue
 				}
@@ -345,6 +349,9 @@ func (e *Engine) snapshot(ctx context.Context) (int, error) {
 				} else {
 					sent = append(sent, SentDelivery{DeliveryID: f.w.d.ID, PostID: f.w.d.PostID, OnDuty: od})
 				}
+			}
+			if err := recordOnDuty(ctx, tx, recorded); err != nil {
+				return err
 			}
 			if len(nobody) > 0 {
 				ids := make([]string, len(nobody))
@@ -361,10 +368,14 @@ func (e *Engine) snapshot(ctx context.Context) (int, error) {
 					}
 					levels[lv] = m
 				}
+				var evs []events.Event
 				for _, w := range nobody {
-					if err := s.escalate(ctx, tx, w, levels, now); err != nil {
+					if err := s.escalate(ctx, tx, w, levels, now, &evs); err != nil {
 						return err
 					}
+				}
+				if _, err := s.out.Append(ctx, tx, evs...); err != nil {
+					return err
 				}
 			}
 			if s.notify != nil && len(sent) > 0 {
@@ -380,4 +391,27 @@ func (e *Engine) snapshot(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// recordOnDuty writes who was on duty for many deliveries in a few
+// statements (UPDATE … FROM (VALUES …), which both engines accept).
+func recordOnDuty(ctx context.Context, tx *db.Tx, rows [][2]string) error {
+	for start := 0; start < len(rows); start += maxInsertRows {
+		chunk := rows[start:min(start+maxInsertRows, len(rows))]
+		var b strings.Builder
+		b.WriteString("UPDATE deliveries SET on_duty = v.column2 FROM (VALUES ")
+		args := make([]any, 0, 2*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT))")
+			args = append(args, r[0], r[1])
+		}
+		b.WriteString(") AS v WHERE deliveries.id = v.column1")
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("record who was on duty: %w", err)
+		}
+	}
+	return nil
 }

@@ -368,7 +368,8 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 			al.CheckID, al.Corrects, al.SenderPostID, string(targetsJSON), al.Recipients, al.State, now, al.CreatedBy, nullable(a.UserID)); err != nil {
 			return err
 		}
-		if err := insertDeliveries(ctx, tx, al, ids, now); err != nil {
+		dids, err := insertDeliveries(ctx, tx, al, ids, now)
+		if err != nil {
 			return err
 		}
 		if _, err := s.out.Append(ctx, tx, events.Event{Type: events.TypeAlertCreated, Audience: events.AudienceAlert(al.ID), Payload: al}); err != nil {
@@ -384,6 +385,16 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 			return err
 		}
 		tx.AfterCommit(s.wake)
+		// The answer carries the deliveries as written (the event above
+		// was encoded without them), so the caller need not read 10,000
+		// rows back.
+		al.Deliveries = make([]Delivery, len(ids))
+		dl := al.DeadlineAt
+		for i, p := range r.Posts {
+			al.Deliveries[i] = Delivery{ID: dids[i], AlertID: al.ID, PostID: p.id, PostCode: p.code, State: DPending,
+				OnDuty: []OnDuty{}, DueAt: &dl, UpdatedAt: now}
+		}
+		al.Counts = map[string]int{DPending: len(ids)}
 		out = al
 		return nil
 	})
@@ -397,8 +408,9 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 // that after commit keeps the roster lookup for thousands of posts off the
 // path between "send" and the alert reaching every screen; the alert and
 // its resolved recipients are committed before any subscriber hears of it.
-func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, now time.Time) error {
+func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, now time.Time) ([]string, error) {
 	const cols = 6
+	dids := make([]string, len(ids))
 	for start := 0; start < len(ids); start += maxInsertRows {
 		end := min(start+maxInsertRows, len(ids))
 		var b strings.Builder
@@ -409,13 +421,14 @@ func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, n
 				b.WriteString(",")
 			}
 			b.WriteString("(?, ?, ?, ?, '', ?, ?)")
-			args = append(args, db.NewID(), al.ID, pid, DPending, al.DeadlineAt, now)
+			dids[start+i] = db.NewID()
+			args = append(args, dids[start+i], al.ID, pid, DPending, al.DeadlineAt, now)
 		}
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("insert deliveries: %w", err)
+			return nil, fmt.Errorf("insert deliveries: %w", err)
 		}
 	}
-	return nil
+	return dids, nil
 }
 
 func nullable(s string) *string {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"sitroom/internal/alert"
-	"sitroom/internal/httpx"
 )
 
 // AlertDetail is an alert with the deliveries the caller may see (all of
@@ -82,14 +81,9 @@ func (h *handlers) alertRoutes(rt *router) {
 		if err != nil {
 			return err
 		}
-		// The alert is committed: whatever happens now, the answer must be
-		// 201, or a client would send it again.
-		full, err := s.Get(r.Context(), al.ID)
-		if err != nil {
-			httpx.LoggerFrom(r.Context()).Warn("sent alert not readable back; answering without deliveries", "alert", al.ID, "err", err)
-			full = al
-		}
-		return created(w, path+"/"+al.ID, detail(full))
+		// The alert is committed and Send returns it with its deliveries
+		// as written: no read-back of thousands of rows on the hot path.
+		return created(w, path+"/"+al.ID, detail(al))
 	})
 	rt.handle("POST", path+"/preview", func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[PreviewRequest](w, r, maxRecordBody)
