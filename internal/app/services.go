@@ -126,6 +126,7 @@ func (a *App) routes() http.Handler {
 		DB: a.DB, Clock: a.Clock, Audit: a.Audit, Directory: a.Directory, Users: a.Users, Log: a.Log,
 		Secure: secure, TestMode: a.Fake != nil,
 		Duty: a.Duty, Alerts: a.Alerts, Hub: a.Hub, Readiness: a.Readiness, Notify: a.Notify,
+		Presence: a.Presence, Board: a.Board,
 	})
 	res := httpx.Resolver{
 		Session: func(ctx context.Context, cookie, ip string) (*auth.Actor, string, error) {

@@ -60,6 +60,9 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 			demo.LifeOptions{Seed: 1, After: after})
 		a.Events.AlsoWake(life.Poke)
 		a.AddLoop(life.Run)
+		a.AddLoop(func(ctx context.Context) {
+			demo.RunTerminals(ctx, demo.TerminalDeps{DB: a.DB, Clock: a.Clock, Log: log, Users: a.Users, Duty: a.Duty, Presence: a.Presence})
+		})
 	} else {
 		log.Warn("this database does not hold the demo organisation: no demo rosters, readiness checks or simulated duty officers")
 	}
