@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"time"
+
+	"sitroom/internal/auth"
 )
 
 // clockView is the pair of clocks in the header: the viewer's local time
@@ -20,11 +22,18 @@ type clockView struct {
 	loc       *time.Location
 }
 
-// zoneOf is the viewer's zone: their own (users.tz) if set, else the
-// organisation's headquarters zone, else UTC.
+// zoneOf is the viewer's zone: their own (users.tz) if set; else, for
+// someone who works for one post or member state, that post's or state's
+// zone (a Kazakh duty officer sees Almaty time without setting anything);
+// else the organisation's headquarters zone; else UTC.
 func (w *Web) zoneOf(r *http.Request, acc *account) *time.Location {
 	if acc != nil && acc.TZ != "" {
 		if loc, err := time.LoadLocation(acc.TZ); err == nil {
+			return loc
+		}
+	}
+	if z := w.workZone(r, acc); z != "" {
+		if loc, err := time.LoadLocation(z); err == nil {
 			return loc
 		}
 	}
@@ -76,4 +85,34 @@ func (w *Web) zoneNow(zone string) zoneTime {
 	l := w.Clock.Now().In(loc)
 	_, off := l.Zone()
 	return zoneTime{Zone: zone, Time: l.Format("15:04"), Date: l.Format("2006-01-02"), Offset: offsetLabel(off), OffMin: off / 60}
+}
+
+// workZone is the zone of the post (or, failing that, the member state) the
+// viewer's scoped roles are for; "" for global roles or several zones.
+func (w *Web) workZone(r *http.Request, acc *account) string {
+	if acc == nil {
+		return ""
+	}
+	ctx := auth.With(r.Context(), auth.System("web"))
+	zone := ""
+	for _, g := range acc.Grants {
+		var z string
+		switch g.ScopeKind {
+		case auth.ScopePost:
+			if p, err := w.Directory.GetPost(ctx, g.ScopeID); err == nil {
+				z = p.TZ
+			}
+		case auth.ScopeState:
+			if st, err := w.Directory.GetMemberState(ctx, g.ScopeID); err == nil {
+				z = st.TZ
+			}
+		default:
+			return ""
+		}
+		if z == "" || (zone != "" && z != zone) {
+			return ""
+		}
+		zone = z
+	}
+	return zone
 }
