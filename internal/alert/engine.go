@@ -24,13 +24,17 @@ type Engine struct {
 	wake chan struct{}
 	// Batch is how many due deliveries one transaction works.
 	Batch int
+	// SnapshotBatch is how many newly sent deliveries one transaction
+	// records who was on duty for (larger: the work per row is small, and
+	// the multi-row statement is prepared once per transaction).
+	SnapshotBatch int
 	// OnStep, when set, is called after each committed batch (tests, metrics).
 	OnStep func(n int)
 }
 
 // NewEngine returns the engine of s and makes s wake it after commits.
 func NewEngine(s *Store, log *slog.Logger) *Engine {
-	e := &Engine{s: s, log: log, wake: make(chan struct{}, 1), Batch: 500}
+	e := &Engine{s: s, log: log, wake: make(chan struct{}, 1), Batch: 500, SnapshotBatch: 4000}
 	s.SetWake(e.Poke)
 	return e
 }
@@ -120,7 +124,7 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 		if n > 0 && e.OnStep != nil {
 			e.OnStep(n)
 		}
-		if n < e.Batch {
+		if n < e.SnapshotBatch {
 			break
 		}
 	}
@@ -275,7 +279,7 @@ func (e *Engine) snapshot(ctx context.Context) (int, error) {
 		rows, err := tx.Query(ctx, `SELECT d.id, d.alert_id, d.post_id, p.code, d.state, d.acked_at IS NOT NULL, d.phone_at IS NOT NULL,
 			a.state, a.created_at, a.deadline_at, a.ack_within_seconds
 			FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN posts p ON p.id = d.post_id
-			WHERE d.on_duty = '' ORDER BY d.alert_id LIMIT ?`+tx.ForUpdateSkipLocked("d"), e.Batch)
+			WHERE d.on_duty = '' ORDER BY d.alert_id LIMIT ?`+tx.ForUpdateSkipLocked("d"), e.SnapshotBatch)
 		if err != nil {
 			return err
 		}
@@ -409,7 +413,7 @@ func recordOnDuty(ctx context.Context, tx *db.Tx, rows [][2]string) error {
 			args = append(args, r[0], r[1])
 		}
 		b.WriteString(") AS v WHERE deliveries.id = v.column1")
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		if _, err := tx.ExecPrepared(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("record who was on duty: %w", err)
 		}
 	}

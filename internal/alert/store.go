@@ -424,7 +424,7 @@ func insertDeliveries(ctx context.Context, tx *db.Tx, al *Alert, ids []string, n
 			dids[start+i] = db.NewID()
 			args = append(args, dids[start+i], al.ID, pid, DPending, al.DeadlineAt, now)
 		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		if _, err := tx.ExecPrepared(ctx, b.String(), args...); err != nil {
 			return nil, fmt.Errorf("insert deliveries: %w", err)
 		}
 	}

@@ -160,6 +160,26 @@ type Tx struct {
 	tx    *sql.Tx
 	d     *DB
 	after []func()
+	stmts map[string]*sql.Stmt
+}
+
+// ExecPrepared runs q like Exec, but prepares it once per transaction and
+// reuses it: for the same large statement run many times (multi-row
+// inserts of thousands of rows), where parsing the SQL text each time would
+// cost more than running it. The statements close with the transaction.
+func (t *Tx) ExecPrepared(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, ok := t.stmts[q]
+	if !ok {
+		var err error
+		if st, err = t.tx.PrepareContext(ctx, t.d.Rebind(q)); err != nil {
+			return nil, err
+		}
+		if t.stmts == nil {
+			t.stmts = map[string]*sql.Stmt{}
+		}
+		t.stmts[q] = st
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
