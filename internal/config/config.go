@@ -104,7 +104,7 @@ var Options = []Option{
 	{"session-idle", "SITROOM_SESSION_IDLE", "12h", "a session ends after this long without activity", dur(func(c *Config) *time.Duration { return &c.SessionIdle })},
 	{"duty-session-idle", "SITROOM_DUTY_SESSION_IDLE", "36h", "idle limit for users holding post roles (at least 24h: a duty desk must stay signed in)", dur(func(c *Config) *time.Duration { return &c.DutyIdle })},
 	{"session-max", "SITROOM_SESSION_MAX", "720h", "a session ends this long after sign-in whatever the activity", dur(func(c *Config) *time.Duration { return &c.SessionMax })},
-	{"db-max-conns", "SITROOM_DB_MAX_CONNS", "16", "connections in the read pool (PostgreSQL: the whole pool)", integer(func(c *Config) *int { return &c.DBMaxConns })},
+	{"db-max-conns", "SITROOM_DB_MAX_CONNS", "8", "connections in the read pool (PostgreSQL: the whole pool); each SQLite reader keeps its own page cache", integer(func(c *Config) *int { return &c.DBMaxConns })},
 	{"audit-anchor-every", "SITROOM_AUDIT_ANCHOR_EVERY", "1h", "how often the server logs an audit anchor (sequence:hash)", dur(func(c *Config) *time.Duration { return &c.AnchorEvery })},
 	{"outbox-keep", "SITROOM_OUTBOX_KEEP", "720h", "how long live events are kept for clients that reconnect (older positions get a resync)", dur(func(c *Config) *time.Duration { return &c.OutboxKeep })},
 	{"smtp-addr", "SITROOM_SMTP_ADDR", "", "SMTP server host:port for e-mail notifications (empty: no e-mail)", str(func(c *Config) *string { return &c.SMTPAddr })},
