@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"sitroom/internal/apperr"
-	"sitroom/internal/audit"
 	"sitroom/internal/auth"
 	"sitroom/internal/db"
 )
@@ -103,93 +102,49 @@ func (s *Store) getBody(ctx context.Context, q db.Querier, _ *auth.Actor, ref st
 
 // CreateBody adds a body.
 func (s *Store) CreateBody(ctx context.Context, b Body) (*Body, error) {
-	a, err := admin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out *Body
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
+	return createRecord(ctx, s, kindBody, b.Code, func(tx *db.Tx, a *auth.Actor, c *checker, now time.Time) (*Body, error) {
 		x := b
-		c := newChecker("", false, nil)
 		r, err := loadRefs(ctx, tx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.checkBody(&x, r)
-		if x.Code != "" {
-			if _, taken := r.bodies[x.Code]; taken {
-				duplicateCode(c, kindBody, x.Code)
-			}
+		if _, taken := r.bodies[x.Code]; taken && x.Code != "" {
+			duplicateCode(c, kindBody, x.Code)
 		}
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = db.NewID(), now, now, nil
 		if err := insertBody(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
-		if out, err = s.getBody(ctx, tx, a, x.ID); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "body.create", ObjectType: kindBody.object, ObjectID: x.ID,
-			Summary: "created body " + x.Code + " (" + x.NameEN + ")", After: out,
-		})
+		return s.getBody(ctx, tx, a, x.ID)
 	})
-	return out, conflictOnUnique(err, kindBody, b.Code)
 }
 
 // UpdateBody replaces a body's fields; its code never changes.
 func (s *Store) UpdateBody(ctx context.Context, ref string, b Body) (*Body, error) {
-	a, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.getBody(ctx, s.db, a, ref); err != nil {
-		return nil, err
-	}
-	if !a.IsAdmin() {
-		return nil, forbidden()
-	}
-	var out *Body
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
-		old, err := s.getBody(ctx, tx, a, ref)
-		if err != nil {
-			return err
-		}
+	return updateRecord(ctx, s, kindBody, ref, b.Code, s.getBody, func(tx *db.Tx, a *auth.Actor, c *checker, old *Body, now time.Time) (*Body, error) {
 		x := b
-		c := newChecker("", false, nil)
-		if x.Code = strings.TrimSpace(x.Code); x.Code != "" && x.Code != old.Code {
-			c.add("code", CodeImmutable, "a body's code cannot change (it is %s)", old.Code)
-		}
 		x.Code = old.Code
 		r, err := loadRefs(ctx, tx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.checkBody(&x, r)
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = old.ID, old.CreatedAt, now, old.ActiveTo
 		if sameJSON(bodyFileForm(*old), bodyFileForm(x)) {
-			out = old
-			return nil
+			return old, nil
 		}
 		if err := updateBody(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
-		if out, err = s.getBody(ctx, tx, a, x.ID); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "body.update", ObjectType: kindBody.object, ObjectID: x.ID,
-			Summary: "updated body " + x.Code, Before: old, After: out,
-		})
+		return s.getBody(ctx, tx, a, x.ID)
 	})
-	return out, err
 }
 
 // ArchiveBody sets the body's active_to to now; nothing is deleted.

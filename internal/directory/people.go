@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"sitroom/internal/apperr"
-	"sitroom/internal/audit"
 	"sitroom/internal/auth"
 	"sitroom/internal/db"
 )
@@ -182,105 +181,57 @@ func (s *Store) getPerson(ctx context.Context, q db.Querier, a *auth.Actor, ref 
 // CreatePerson adds a person with their positions. References (state, body,
 // positions' body) are by code; the member state defaults to the body's.
 func (s *Store) CreatePerson(ctx context.Context, p Person) (*Person, error) {
-	a, err := admin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out *Person
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
+	return createRecord(ctx, s, kindPerson, p.Code, func(tx *db.Tx, a *auth.Actor, c *checker, now time.Time) (*Person, error) {
 		x := copyPerson(p)
-		c := newChecker("", false, nil)
 		r, err := loadRefs(ctx, tx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.checkPerson(&x, r)
-		if x.Code != "" {
-			taken, err := codeTaken(ctx, tx, kindPerson.table, x.Code, "")
-			if err != nil {
-				return err
-			}
-			if taken {
-				duplicateCode(c, kindPerson, x.Code)
-			}
+		if err := checkCodeFree(ctx, tx, c, kindPerson, x.Code); err != nil {
+			return nil, err
 		}
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = db.NewID(), now, now, nil
 		if err := insertPerson(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writePositions(ctx, tx, x.ID, nil, x.Positions, now); err != nil {
-			return err
+			return nil, err
 		}
-		if out, err = s.getPerson(ctx, tx, a, x.ID); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "person.create", ObjectType: kindPerson.object, ObjectID: x.ID,
-			Summary: "created person " + x.Code + " (" + x.NameEN + ")", After: out,
-		})
+		return s.getPerson(ctx, tx, a, x.ID)
 	})
-	return out, conflictOnUnique(err, kindPerson, p.Code)
 }
 
 // UpdatePerson replaces a person's fields and positions; the code never
 // changes. Positions are matched by title and start date, so a corrected
 // term keeps its identity.
 func (s *Store) UpdatePerson(ctx context.Context, ref string, p Person) (*Person, error) {
-	a, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.getPerson(ctx, s.db, a, ref); err != nil {
-		return nil, err
-	}
-	if !a.IsAdmin() {
-		return nil, forbidden()
-	}
-	var out *Person
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
-		old, err := s.getPerson(ctx, tx, a, ref)
-		if err != nil {
-			return err
-		}
+	return updateRecord(ctx, s, kindPerson, ref, p.Code, s.getPerson, func(tx *db.Tx, a *auth.Actor, c *checker, old *Person, now time.Time) (*Person, error) {
 		x := copyPerson(p)
-		c := newChecker("", false, nil)
-		if x.Code = strings.TrimSpace(x.Code); x.Code != "" && x.Code != old.Code {
-			c.add("code", CodeImmutable, "a person's code cannot change (it is %s)", old.Code)
-		}
 		x.Code = old.Code
 		r, err := loadRefs(ctx, tx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.checkPerson(&x, r)
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = old.ID, old.CreatedAt, now, old.ActiveTo
 		if sameJSON(personFileForm(*old), personFileForm(x)) {
-			out = old
-			return nil
+			return old, nil
 		}
 		if err := updatePerson(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writePositions(ctx, tx, x.ID, old.Positions, x.Positions, now); err != nil {
-			return err
+			return nil, err
 		}
-		if out, err = s.getPerson(ctx, tx, a, x.ID); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "person.update", ObjectType: kindPerson.object, ObjectID: x.ID,
-			Summary: "updated person " + x.Code, Before: old, After: out,
-		})
+		return s.getPerson(ctx, tx, a, x.ID)
 	})
-	return out, err
 }
 
 // ArchivePerson sets the person's active_to to now; nothing is deleted.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"sitroom/internal/apperr"
-	"sitroom/internal/audit"
 	"sitroom/internal/auth"
 	"sitroom/internal/db"
 )
@@ -144,99 +143,51 @@ func (s *Store) getPost(ctx context.Context, q db.Querier, a *auth.Actor, ref st
 // post's zone defaults to its member state's (the organisation's for a
 // centre post).
 func (s *Store) CreatePost(ctx context.Context, p Post) (*Post, error) {
-	a, err := admin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out *Post
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
+	return createRecord(ctx, s, kindPost, p.Code, func(tx *db.Tx, a *auth.Actor, c *checker, now time.Time) (*Post, error) {
 		x := p
 		x.Contacts = append([]Contact(nil), p.Contacts...)
-		c := newChecker("", false, nil)
 		r, err := loadRefs(ctx, tx, strings.TrimSpace(x.Head))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.checkPost(&x, r)
-		if x.Code != "" {
-			taken, err := codeTaken(ctx, tx, kindPost.table, x.Code, "")
-			if err != nil {
-				return err
-			}
-			if taken {
-				duplicateCode(c, kindPost, x.Code)
-			}
+		if err := checkCodeFree(ctx, tx, c, kindPost, x.Code); err != nil {
+			return nil, err
 		}
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = db.NewID(), now, now, nil
 		if err := insertPost(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
-		if out, err = s.getPost(ctx, tx, a, x.ID); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "post.create", ObjectType: kindPost.object, ObjectID: x.ID,
-			Summary: "created post " + x.Code + " (" + x.NameEN + ")", After: out,
-		})
+		return s.getPost(ctx, tx, a, x.ID)
 	})
-	return out, conflictOnUnique(err, kindPost, p.Code)
 }
 
 // UpdatePost replaces a post's fields; its code never changes.
 func (s *Store) UpdatePost(ctx context.Context, ref string, p Post) (*Post, error) {
-	a, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.getPost(ctx, s.db, a, ref); err != nil {
-		return nil, err
-	}
-	if !a.IsAdmin() {
-		return nil, forbidden()
-	}
-	var out *Post
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
-		old, err := s.getPost(ctx, tx, a, ref)
-		if err != nil {
-			return err
-		}
+	return updateRecord(ctx, s, kindPost, ref, p.Code, s.getPost, func(tx *db.Tx, a *auth.Actor, c *checker, old *Post, now time.Time) (*Post, error) {
 		x := p
 		x.Contacts = append([]Contact(nil), p.Contacts...)
-		c := newChecker("", false, nil)
-		if x.Code = strings.TrimSpace(x.Code); x.Code != "" && x.Code != old.Code {
-			c.add("code", CodeImmutable, "a post's code cannot change (it is %s)", old.Code)
-		}
 		x.Code = old.Code
 		r, err := loadRefs(ctx, tx, strings.TrimSpace(x.Head))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.checkPost(&x, r)
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = old.ID, old.CreatedAt, now, old.ActiveTo
 		if sameJSON(postFileForm(*old), postFileForm(x)) {
-			out = old
-			return nil
+			return old, nil
 		}
 		if err := updatePost(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
-		if out, err = s.getPost(ctx, tx, a, x.ID); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "post.update", ObjectType: kindPost.object, ObjectID: x.ID,
-			Summary: "updated post " + x.Code, Before: old, After: out,
-		})
+		return s.getPost(ctx, tx, a, x.ID)
 	})
-	return out, err
 }
 
 // ArchivePost sets the post's active_to to now; nothing is deleted.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"sitroom/internal/apperr"
@@ -16,6 +17,7 @@ import (
 type record interface {
 	recordID() string
 	recordCode() string
+	recordName() string
 	archivedAt() *time.Time
 }
 
@@ -31,6 +33,10 @@ func (p *Post) archivedAt() *time.Time        { return p.ActiveTo }
 func (p *Person) recordID() string            { return p.ID }
 func (p *Person) recordCode() string          { return p.Code }
 func (p *Person) archivedAt() *time.Time      { return p.ActiveTo }
+func (m *MemberState) recordName() string     { return m.NameEN }
+func (b *Body) recordName() string            { return b.NameEN }
+func (p *Post) recordName() string            { return p.NameEN }
+func (p *Person) recordName() string          { return p.NameEN }
 
 // kind names a record type: its table, its audit object type and how a
 // person calls it.
@@ -96,6 +102,88 @@ func setArchived[T record](ctx context.Context, s *Store, k kind, ref string, ar
 		return zero, err
 	}
 	return out, nil
+}
+
+// createRecord is what every Create* shares: only an administrator
+// creates, and the record that insert returns (as stored) is audited in the
+// same transaction. insert validates into c and writes.
+func createRecord[T record](ctx context.Context, s *Store, k kind, code string,
+	insert func(tx *db.Tx, a *auth.Actor, c *checker, now time.Time) (T, error)) (T, error) {
+	var out T
+	a, err := admin(ctx)
+	if err != nil {
+		return out, err
+	}
+	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
+		x, err := insert(tx, a, newChecker("", false, nil), s.clock.Now())
+		if err != nil {
+			return err
+		}
+		out = x
+		return s.audit.Record(ctx, tx, audit.Entry{
+			Action: k.object + ".create", ObjectType: k.object, ObjectID: x.recordID(),
+			Summary: "created " + k.label + " " + x.recordCode() + " (" + x.recordName() + ")", After: x,
+		})
+	})
+	return out, conflictOnUnique(err, k, code)
+}
+
+// updateRecord is what every Update* shares: the record must be visible
+// before an administrator may change it, it is read again inside the
+// transaction, and its code never changes. write validates into c and
+// returns the record as stored, or old itself when nothing changed (then
+// nothing is audited).
+func updateRecord[P interface {
+	comparable
+	record
+}](ctx context.Context, s *Store, k kind, ref, code string, get getter[P],
+	write func(tx *db.Tx, a *auth.Actor, c *checker, old P, now time.Time) (P, error)) (P, error) {
+	var out P
+	a, err := viewer(ctx)
+	if err != nil {
+		return out, err
+	}
+	if _, err := get(ctx, s.db, a, ref); err != nil {
+		return out, err
+	}
+	if !a.IsAdmin() {
+		return out, forbidden()
+	}
+	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
+		now := s.clock.Now()
+		old, err := get(ctx, tx, a, ref)
+		if err != nil {
+			return err
+		}
+		c := newChecker("", false, nil)
+		if code := strings.TrimSpace(code); code != "" && code != old.recordCode() {
+			c.add("code", CodeImmutable, "a "+k.label+"'s code cannot change (it is %s)", old.recordCode())
+		}
+		if out, err = write(tx, a, c, old, now); err != nil || out == old {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Entry{
+			Action: k.object + ".update", ObjectType: k.object, ObjectID: out.recordID(),
+			Summary: "updated " + k.label + " " + out.recordCode(), Before: old, After: out,
+		})
+	})
+	return out, err
+}
+
+// checkCodeFree adds a field error to c when another record of kind k has
+// code already.
+func checkCodeFree(ctx context.Context, q db.Querier, c *checker, k kind, code string) error {
+	if code == "" {
+		return nil
+	}
+	taken, err := codeTaken(ctx, q, k.table, code, "")
+	if err != nil {
+		return err
+	}
+	if taken {
+		duplicateCode(c, k, code)
+	}
+	return nil
 }
 
 // codeTaken tells whether another record of the table already has code.

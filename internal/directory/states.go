@@ -173,92 +173,49 @@ func (s *Store) getState(ctx context.Context, q db.Querier, _ *auth.Actor, ref s
 
 // CreateMemberState adds a member state, with its status history if given.
 func (s *Store) CreateMemberState(ctx context.Context, m MemberState) (*MemberState, error) {
-	if _, err := admin(ctx); err != nil {
-		return nil, err
-	}
-	var out *MemberState
-	err := s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
+	return createRecord(ctx, s, kindState, m.Code, func(tx *db.Tx, _ *auth.Actor, c *checker, now time.Time) (*MemberState, error) {
 		x := m
 		x.History = append([]StatusChange(nil), m.History...)
-		c := newChecker("", false, nil)
 		c.checkState(&x)
-		if x.Code != "" {
-			taken, err := codeTaken(ctx, tx, kindState.table, x.Code, "")
-			if err != nil {
-				return err
-			}
-			if taken {
-				duplicateCode(c, kindState, x.Code)
-			}
+		if err := checkCodeFree(ctx, tx, c, kindState, x.Code); err != nil {
+			return nil, err
 		}
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = db.NewID(), now, now, nil
 		if err := insertState(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writeHistory(ctx, tx, x.ID, nil, x.History, now); err != nil {
-			return err
+			return nil, err
 		}
 		x.setStatus(now)
-		out = &x
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "member_state.create", ObjectType: kindState.object, ObjectID: x.ID,
-			Summary: "created member state " + x.Code + " (" + x.NameEN + ")", After: x,
-		})
+		return &x, nil
 	})
-	return out, conflictOnUnique(err, kindState, m.Code)
 }
 
 // UpdateMemberState replaces a member state's names, zone and working hours.
 // Its code never changes, and its status history changes only through
 // AddStatusChange (or an import).
 func (s *Store) UpdateMemberState(ctx context.Context, ref string, m MemberState) (*MemberState, error) {
-	a, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.getState(ctx, s.db, a, ref); err != nil {
-		return nil, err
-	}
-	if !a.IsAdmin() {
-		return nil, forbidden()
-	}
-	var out *MemberState
-	err = s.db.RunInTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
-		old, err := s.getState(ctx, tx, a, ref)
-		if err != nil {
-			return err
-		}
+	return updateRecord(ctx, s, kindState, ref, m.Code, s.getState, func(tx *db.Tx, _ *auth.Actor, c *checker, old *MemberState, now time.Time) (*MemberState, error) {
 		x := m
-		c := newChecker("", false, nil)
-		if x.Code = strings.TrimSpace(x.Code); x.Code != "" && x.Code != old.Code {
-			c.add("code", CodeImmutable, "a member state's code cannot change (it is %s)", old.Code)
-		}
 		x.Code, x.History = old.Code, old.History
 		c.checkState(&x)
 		if err := c.err(); err != nil {
-			return err
+			return nil, err
 		}
 		x.ID, x.CreatedAt, x.UpdatedAt, x.ActiveTo = old.ID, old.CreatedAt, now, old.ActiveTo
 		x.setStatus(now)
 		if sameJSON(stateFileForm(*old), stateFileForm(x)) {
-			out = old
-			return nil
+			return old, nil
 		}
 		if err := updateState(ctx, tx, &x); err != nil {
-			return err
+			return nil, err
 		}
-		out = &x
-		return s.audit.Record(ctx, tx, audit.Entry{
-			Action: "member_state.update", ObjectType: kindState.object, ObjectID: x.ID,
-			Summary: "updated member state " + x.Code, Before: old, After: x,
-		})
+		return &x, nil
 	})
-	return out, err
 }
 
 // ArchiveMemberState sets the state's active_to to now; nothing is deleted.
