@@ -203,10 +203,14 @@ func (e *Engine) batch(ctx context.Context) (int, error) {
 			levels[lv] = m
 		}
 		var evs []events.Event
+		var steps []stepRow
 		for i := range work {
-			if err := s.escalate(ctx, tx, &work[i], levels, now, &evs); err != nil {
+			if err := s.escalate(ctx, tx, &work[i], levels, now, &evs, &steps); err != nil {
 				return err
 			}
+		}
+		if err := insertSteps(ctx, tx, steps, now); err != nil {
+			return err
 		}
 		_, err = s.out.Append(ctx, tx, evs...)
 		return err
@@ -217,17 +221,15 @@ func (e *Engine) batch(ctx context.Context) (int, error) {
 // escalate fires the next level of one due delivery, or marks it missed
 // after the last level. The next due time counts from this step's due time,
 // not from now, so an engine that was down resumes the schedule exactly.
-func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]map[string]Level, now time.Time, out *[]events.Event) error {
+func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]map[string]Level, now time.Time, out *[]events.Event, steps *[]stepRow) error {
 	next := w.level + 1
 	lv := levels[next][w.d.PostID]
 	if !lv.Exists {
-		if _, err := tx.Exec(ctx, "UPDATE deliveries SET state = ?, missed_at = ?, due_at = NULL, updated_at = ? WHERE id = ?",
+		if _, err := tx.ExecPrepared(ctx, "UPDATE deliveries SET state = ?, missed_at = ?, due_at = NULL, updated_at = ? WHERE id = ?",
 			DMissed, now, now, w.d.ID); err != nil {
 			return err
 		}
-		if err := step(ctx, tx, &w.d, now, "missed", w.level, "", "", "", ""); err != nil {
-			return err
-		}
+		*steps = append(*steps, stepRow{d: w.d.ID, alert: w.d.AlertID, kind: "missed", level: w.level})
 		w.d.State, w.d.MissedAt, w.d.DueAt = DMissed, &now, nil
 	} else {
 		var dueNext time.Time
@@ -240,7 +242,7 @@ func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]
 			}
 			dueNext = w.dueAt.Add(wait)
 		}
-		if _, err := tx.Exec(ctx, "UPDATE deliveries SET state = ?, escalation_level = ?, due_at = ?, updated_at = ? WHERE id = ?",
+		if _, err := tx.ExecPrepared(ctx, "UPDATE deliveries SET state = ?, escalation_level = ?, due_at = ?, updated_at = ? WHERE id = ?",
 			DEscalated, next, dueNext, now, w.d.ID); err != nil {
 			return err
 		}
@@ -248,13 +250,9 @@ func (s *Store) escalate(ctx context.Context, tx *db.Tx, w *due, levels map[int]
 		if len(lv.People) == 0 {
 			detail = []byte("nobody to reach at this level now")
 		}
-		if err := step(ctx, tx, &w.d, now, "escalated", next, "", "", "", string(detail)); err != nil {
-			return err
-		}
+		*steps = append(*steps, stepRow{d: w.d.ID, alert: w.d.AlertID, kind: "escalated", level: next, detail: string(detail)})
 		for _, p := range lv.People {
-			if err := step(ctx, tx, &w.d, now, "reached", next, "", p.PersonID, p.Login, p.Name); err != nil {
-				return err
-			}
+			*steps = append(*steps, stepRow{d: w.d.ID, alert: w.d.AlertID, kind: "reached", level: next, person: p.PersonID, login: p.Login, detail: p.Name})
 		}
 		if s.notify != nil && len(lv.People) > 0 {
 			if err := s.notify.Escalated(ctx, tx, w.d.AlertID, w.d.ID, w.d.PostID, next, lv.People); err != nil {
@@ -374,10 +372,14 @@ func (e *Engine) snapshot(ctx context.Context) (int, error) {
 					levels[lv] = m
 				}
 				var evs []events.Event
+				var steps []stepRow
 				for _, w := range nobody {
-					if err := s.escalate(ctx, tx, w, levels, now, &evs); err != nil {
+					if err := s.escalate(ctx, tx, w, levels, now, &evs, &steps); err != nil {
 						return err
 					}
+				}
+				if err := insertSteps(ctx, tx, steps, now); err != nil {
+					return err
 				}
 				if _, err := s.out.Append(ctx, tx, evs...); err != nil {
 					return err
@@ -416,6 +418,36 @@ func recordOnDuty(ctx context.Context, tx *db.Tx, rows [][2]string) error {
 		b.WriteString(") AS v WHERE deliveries.id = v.column1")
 		if _, err := tx.ExecPrepared(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("record who was on duty: %w", err)
+		}
+	}
+	return nil
+}
+
+// stepRow is a timeline entry the engine writes in bulk.
+type stepRow struct {
+	d, alert, kind, person, login, detail string
+	level                                 int
+}
+
+// insertSteps writes the engine's timeline entries of one batch in a few
+// multi-row statements (the unique index on escalated steps still refuses
+// a level recorded twice, failing the whole batch).
+func insertSteps(ctx context.Context, tx *db.Tx, rows []stepRow, at time.Time) error {
+	const chunk = 300
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO delivery_steps (delivery_id, alert_id, at, kind, level, channel, person_id, login, detail) VALUES ")
+		args := make([]any, 0, 8*len(part))
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, '', ?, ?, ?)")
+			args = append(args, r.d, r.alert, at, r.kind, r.level, nullable(r.person), r.login, r.detail)
+		}
+		if _, err := tx.ExecPrepared(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("record escalation steps: %w", err)
 		}
 	}
 	return nil
