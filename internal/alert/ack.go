@@ -52,7 +52,7 @@ func (s *Store) mayAcknowledge(ctx context.Context, tx *db.Tx, a *auth.Actor, d 
 		}
 	}
 	var n int
-	err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM delivery_steps WHERE delivery_id = ? AND kind = 'reached' AND person_id = ?", d.ID, a.PersonID).Scan(&n)
+	err := tx.QueryRowPrepared(ctx, "SELECT COUNT(*) FROM delivery_steps WHERE delivery_id = ? AND kind = 'reached' AND person_id = ?", d.ID, a.PersonID).Scan(&n)
 	return n > 0, err
 }
 
@@ -109,7 +109,7 @@ func (s *Store) Acknowledge(ctx context.Context, alertID, postID, channel string
 		}
 		late := now.After(al.DeadlineAt) || d.State == DEscalated || d.State == DMissed
 		login := a.Login
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = ?, acked_at = ?, acked_by_user = ?, acked_by_login = ?, acked_by_person = ?,
+		if _, err := tx.ExecPrepared(ctx, `UPDATE deliveries SET state = ?, acked_at = ?, acked_by_user = ?, acked_by_login = ?, acked_by_person = ?,
 			ack_channel = ?, late = ?, due_at = NULL, updated_at = ? WHERE id = ?`,
 			DAcknowledged, now, nullable(a.UserID), login, nullable(a.PersonID), ch, late, now, d.ID); err != nil {
 			return err
@@ -163,7 +163,7 @@ func (s *Store) visibleDelivery(ctx context.Context, tx *db.Tx, a *auth.Actor, a
 		}
 		cond, args := v.deliveryFilter()
 		var n int
-		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM deliveries d WHERE d.id = ? AND "+cond, append([]any{d.ID}, args...)...).Scan(&n); err != nil {
+		if err := tx.QueryRowPrepared(ctx, "SELECT COUNT(*) FROM deliveries d WHERE d.id = ? AND "+cond, append([]any{d.ID}, args...)...).Scan(&n); err != nil {
 			return nil, nil, err
 		}
 		if n == 0 {
@@ -355,7 +355,7 @@ func (s *Store) end(ctx context.Context, alertID, state, comment string) (*Alert
 
 // step appends to a delivery's timeline.
 func step(ctx context.Context, tx *db.Tx, d *Delivery, at time.Time, kind string, level int, channel, personID, login, detail string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO delivery_steps (delivery_id, alert_id, at, kind, level, channel, person_id, login, detail)
+	_, err := tx.ExecPrepared(ctx, `INSERT INTO delivery_steps (delivery_id, alert_id, at, kind, level, channel, person_id, login, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.AlertID, at, kind, level, channel, nullable(personID), login, detail)
 	return err
 }

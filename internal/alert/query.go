@@ -307,7 +307,7 @@ func (s *Store) counts(ctx context.Context, v viewScope, alertID string) (map[st
 // deliveryFor loads the delivery of alert at post inside tx, locking it on
 // PostgreSQL so concurrent acknowledgements of the same delivery serialise.
 func deliveryFor(ctx context.Context, tx *db.Tx, alertID, postID string) (*Delivery, *Alert, error) {
-	al, err := scanAlert(tx.QueryRow(ctx, "SELECT "+alertCols+" FROM alerts a WHERE a.id = ?", alertID))
+	al, err := scanAlert(tx.QueryRowPrepared(ctx, "SELECT "+alertCols+" FROM alerts a WHERE a.id = ?", alertID))
 	if err == sql.ErrNoRows {
 		return nil, nil, apperr.NotFound("alert")
 	} else if err != nil {
@@ -317,12 +317,12 @@ func deliveryFor(ctx context.Context, tx *db.Tx, alertID, postID string) (*Deliv
 	// (alert_id, post_id) index rather than by scanning the alert's
 	// thousands of deliveries on every acknowledgement.
 	var pid string
-	if err := tx.QueryRow(ctx, "SELECT id FROM posts WHERE id = ? OR code = ?", postID, postID).Scan(&pid); err == sql.ErrNoRows {
+	if err := tx.QueryRowPrepared(ctx, "SELECT id FROM posts WHERE id = ? OR code = ?", postID, postID).Scan(&pid); err == sql.ErrNoRows {
 		return nil, nil, apperr.NotFound("delivery of this alert to that post")
 	} else if err != nil {
 		return nil, nil, err
 	}
-	d, err := scanDelivery(tx.QueryRow(ctx, "SELECT "+deliveryCols+" FROM deliveries d JOIN posts p ON p.id = d.post_id WHERE d.alert_id = ? AND d.post_id = ?"+
+	d, err := scanDelivery(tx.QueryRowPrepared(ctx, "SELECT "+deliveryCols+" FROM deliveries d JOIN posts p ON p.id = d.post_id WHERE d.alert_id = ? AND d.post_id = ?"+
 		tx.ForUpdate("d"), alertID, pid))
 	if err == sql.ErrNoRows {
 		return nil, nil, apperr.NotFound("delivery of this alert to that post")

@@ -76,7 +76,7 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit after: %w", err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (at, actor, actor_user_id, ip, action, object_type, object_id, summary, before_json, after_json)
+	_, err = tx.ExecPrepared(ctx, `INSERT INTO audit_log (at, actor, actor_user_id, ip, action, object_type, object_id, summary, before_json, after_json)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		clock.Norm(l.clock.Now()), a.Label(), userID, ip, e.Action, e.ObjectType, e.ObjectID, e.Summary, before, after)
 	if err != nil {

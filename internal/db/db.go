@@ -163,23 +163,50 @@ type Tx struct {
 	stmts map[string]*sql.Stmt
 }
 
-// ExecPrepared runs q like Exec, but prepares it once per transaction and
-// reuses it: for the same large statement run many times (multi-row
-// inserts of thousands of rows), where parsing the SQL text each time would
-// cost more than running it. The statements close with the transaction.
+// ExecPrepared runs q like Exec, but on SQLite prepares it once per
+// transaction and reuses it: for statements run many times in one
+// transaction (multi-row inserts of thousands of rows; the statements a
+// group commit runs for every caller), where parsing the SQL text each time
+// costs more than running it. The statements close with the transaction.
+// On PostgreSQL pgx already caches prepared statements per connection, and
+// an explicit prepare would only add a round trip.
 func (t *Tx) ExecPrepared(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, ok := t.stmts[q]
-	if !ok {
-		var err error
-		if st, err = t.tx.PrepareContext(ctx, t.d.Rebind(q)); err != nil {
-			return nil, err
-		}
-		if t.stmts == nil {
-			t.stmts = map[string]*sql.Stmt{}
-		}
-		t.stmts[q] = st
+	if t.d.Dialect == Postgres {
+		return t.Exec(ctx, q, args...) // pgx caches prepared statements per connection itself
+	}
+	st, err := t.prepared(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
+}
+
+// QueryRowPrepared is QueryRow with the statement prepared once per
+// transaction: for the statements a group commit runs for every caller.
+func (t *Tx) QueryRowPrepared(ctx context.Context, q string, args ...any) *sql.Row {
+	if t.d.Dialect == Postgres {
+		return t.QueryRow(ctx, q, args...)
+	}
+	st, err := t.prepared(ctx, q)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, t.d.Rebind(q), args...) // reports the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (t *Tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(ctx, t.d.Rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[q] = st
+	return st, nil
 }
 
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

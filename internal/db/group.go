@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"errors"
-	"fmt"
 )
 
 // Group commits many small write transactions together: concurrent callers
@@ -104,8 +103,10 @@ func (g *Group) run(ctx context.Context, batch []*groupReq) {
 				results[i] = r.ctx.Err()
 				continue
 			}
-			sp := fmt.Sprintf("g%d", i)
-			if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
+			// One savepoint name for every caller (each is released before
+			// the next starts), so the statements are prepared once.
+			const sp = "g"
+			if _, err := tx.ExecPrepared(ctx, "SAVEPOINT "+sp); err != nil {
 				return err
 			}
 			mark := len(tx.after)
@@ -115,14 +116,14 @@ func (g *Group) run(ctx context.Context, batch []*groupReq) {
 					return ferr // retry the whole batch
 				}
 				tx.after = tx.after[:mark]
-				if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
+				if _, err := tx.ExecPrepared(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
 					return err
 				}
 				results[i] = ferr
 			} else {
 				hooks[i] = append([]func(){}, tx.after[mark:]...)
 			}
-			if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
+			if _, err := tx.ExecPrepared(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
 				return err
 			}
 		}

@@ -78,7 +78,7 @@ func (a *Appender) Append(ctx context.Context, tx *db.Tx, evs ...Event) (int64, 
 		return 0, nil
 	}
 	var last int64
-	if err := tx.QueryRow(ctx, "UPDATE outbox_head SET pos = pos + ? WHERE id = 1 RETURNING pos", len(evs)).Scan(&last); err != nil {
+	if err := tx.QueryRowPrepared(ctx, "UPDATE outbox_head SET pos = pos + ? WHERE id = 1 RETURNING pos", len(evs)).Scan(&last); err != nil {
 		return 0, fmt.Errorf("outbox position: %w", err)
 	}
 	first := last - int64(len(evs)) + 1
@@ -88,7 +88,7 @@ func (a *Appender) Append(ctx context.Context, tx *db.Tx, evs ...Event) (int64, 
 		if err != nil {
 			return 0, fmt.Errorf("outbox payload of %s: %w", e.Type, err)
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO outbox (pos, at, type, audience, payload) VALUES (?, ?, ?, ?, ?)",
+		if _, err := tx.ExecPrepared(ctx, "INSERT INTO outbox (pos, at, type, audience, payload) VALUES (?, ?, ?, ?, ?)",
 			first+int64(i), now, e.Type, string(e.Audience), string(b)); err != nil {
 			return 0, fmt.Errorf("outbox insert: %w", err)
 		}
