@@ -372,6 +372,14 @@ func (s *Store) Send(ctx context.Context, in NewAlert) (*Alert, error) {
 		if err != nil {
 			return err
 		}
+		scope := events.Scope{Posts: make(map[string]bool, len(r.Posts)), States: map[string]bool{}}
+		for _, p := range r.Posts {
+			scope.Posts[p.id] = true
+			if p.stateID != "" {
+				scope.States[p.stateID] = true
+			}
+		}
+		s.out.Prime(events.AudienceAlert(al.ID), scope)
 		if _, err := s.out.Append(ctx, tx, events.Event{Type: events.TypeAlertCreated, Audience: events.AudienceAlert(al.ID), Payload: al}); err != nil {
 			return err
 		}

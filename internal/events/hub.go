@@ -276,6 +276,19 @@ func (h *Hub) scopeOf(ctx context.Context, kind, id string) *Scope {
 	return &sc
 }
 
+// Prime tells the hub the scope of an audience it is about to see, so that
+// dispatching a large alert does not first read its thousands of recipients
+// back from the database. Other replicas resolve it as usual.
+func (h *Hub) Prime(a Audience, s Scope) {
+	kind, id := a.split()
+	h.scopeMu.Lock()
+	if len(h.scopeCache) > 4096 {
+		h.scopeCache = map[string]*Scope{}
+	}
+	h.scopeCache[kind+":"+id] = &s
+	h.scopeMu.Unlock()
+}
+
 func (h *Hub) dispatch(ctx context.Context, r row) {
 	kind, id := Audience(r.audience).split()
 	it := &item{pos: r.pos, kind: kind, id: id, scope: h.scopeOf(ctx, kind, id), frame: frame(r)}

@@ -62,6 +62,13 @@ type Appender struct {
 	also  []func()
 }
 
+// Prime passes the scope of an audience to the local hub (see Hub.Prime).
+func (a *Appender) Prime(aud Audience, s Scope) {
+	if a != nil && a.hub != nil {
+		a.hub.Prime(aud, s)
+	}
+}
+
 // AlsoWake adds a function run after every commit that appended events
 // (other local consumers of the outbox, such as the webhook dispatcher).
 // Call it while wiring, before any Append.
