@@ -59,7 +59,63 @@ const (
 	padTop   = 54  // panel title, then the "missed" row
 	padBot   = 56  // rotated month labels
 	headerH  = 100 // chart title and legend
+
+	panelTitleX    = padLeft - 40 // x of a panel's visible title
+	panelTitleSize = 11           // its font size, bold (the chart's font-size)
+	panelTitleRoom = panelW - panelTitleX - 8
 )
+
+// glyphEm is a generous width, in ems, of a bold sans-serif glyph. The
+// viewer's font is unknown (font-family="sans-serif"), so each class is at
+// least as wide as its widest glyph in DejaVu Sans Bold, the widest of the
+// usual faces (Arial, Helvetica, Liberation and Noto Sans are narrower): a
+// title cut by this estimate fits whatever face draws it, at the price of a
+// few characters in a narrow one. Runes not listed count as very wide.
+func glyphEm(r rune) float64 {
+	switch {
+	case strings.ContainsRune(" .,:;'|!ijlIJfrt()[]-_", r):
+		return 0.5
+	case strings.ContainsRune("ЖШЩЮ", r):
+		return 1.35
+	case strings.ContainsRune("mwMWжшщъыюфдмцЫФМДЦЪ@%—…", r):
+		return 1.15
+	case r >= '0' && r <= '9', r >= 'a' && r <= 'z', r >= 'а' && r <= 'я', r == 'ё':
+		return 0.75
+	case r >= 'A' && r <= 'Z', r >= 'А' && r <= 'Я', r == 'Ё':
+		return 0.9
+	default:
+		return 1.35
+	}
+}
+
+// textWidth estimates the drawn width of s in pixels at size px, bold.
+func textWidth(s string, size float64) float64 {
+	w := 0.0
+	for _, r := range s {
+		w += glyphEm(r)
+	}
+	return w * size
+}
+
+// fitText shortens s with an ellipsis so that its estimated width at size
+// px is at most room; s itself when it fits. The cut falls before trailing
+// spaces and dashes so the text does not end in "— …".
+func fitText(s string, size, room float64) string {
+	if textWidth(s, size) <= room {
+		return s
+	}
+	const ell = "…"
+	budget := room - textWidth(ell, size)
+	w, cut := 0.0, 0
+	for i, r := range s {
+		w += glyphEm(r) * size
+		if w > budget {
+			break
+		}
+		cut = i + len(string(r))
+	}
+	return strings.TrimRight(s[:cut], " -—–,") + ell
+}
 
 func esc(s string) string {
 	var b bytes.Buffer
@@ -176,8 +232,12 @@ func TrendSVG(t *Trend, o SVGOptions) []byte {
 		ox, oy := (k%cols)*panelW, headerH+(k/cols)*panelH
 		name := label(pt)
 		p(`<g transform="translate(%d,%d)" role="group" aria-label="%s">`, ox, oy, esc(name))
+		// The full name is in the panel's title (a tooltip, and what screen
+		// readers say); the visible text is cut to the panel so that, with
+		// several columns, a long name does not run into the next one.
 		p(`<title>%s</title>`, esc(name))
-		p(`<text x="%d" y="14" font-weight="bold" fill="#111111">%s</text>`, padLeft-40, esc(name))
+		p(`<text x="%d" y="14" font-weight="bold" fill="#111111" aria-hidden="true">%s</text>`,
+			panelTitleX, esc(fitText(name, panelTitleSize, panelTitleRoom)))
 		// Axes, ticks and grid.
 		for v := 0.0; v <= top+0.5; v += step {
 			y := yOf(v)
