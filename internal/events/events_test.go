@@ -5,11 +5,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,6 +47,7 @@ func stream(t *testing.T, url string, lastID string) (<-chan frame, func()) {
 	go func() {
 		defer close(ch)
 		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		var f frame
 		for sc.Scan() {
 			line := sc.Text()
@@ -325,5 +328,51 @@ func TestOutOfOrderCommitsSkipNothing(t *testing.T) {
 	defer stop2()
 	if f = recv(t, ch2, 2); f[0].id != 1 || f[1].id != 2 {
 		t.Fatalf("replay: %+v", f)
+	}
+}
+
+// A client that stops reading is dropped once its socket is full, and the
+// other streams of its shard still get every event; the dropped client
+// would reconnect with its last id and lose nothing.
+func TestAStuckClientIsDroppedAndOthersStillReceiveEverything(t *testing.T) {
+	d := testutil.Open(t, db.SQLite)
+	r := newRig(t, d)
+	// A small receive buffer set before the handshake keeps the window
+	// small, so the server's side fills up after a few megabytes.
+	dialer := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	stuck, err := dialer.Dial("tcp", strings.TrimPrefix(r.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	if _, err := stuck.Write([]byte("GET /?as=centre HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	ok, stop := stream(t, r.srv.URL+"?as=centre", "")
+	defer stop()
+	big := strings.Repeat("x", 64<<10)
+	const n = 400
+	go func() {
+		for i := 1; i <= n; i++ {
+			r.emit(t, events.Event{Type: "big", Audience: events.AudienceAll(), Payload: map[string]any{"n": i, "pad": big}})
+		}
+	}()
+	got := recv(t, ok, n)
+	for i, f := range got {
+		if f.id != int64(i+1) {
+			t.Fatalf("frame %d has id %d", i, f.id)
+		}
+	}
+	// The stuck connection has been closed by the server: draining it ends.
+	_ = stuck.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := io.Copy(io.Discard, stuck); err != nil {
+		t.Fatalf("the stuck stream was not closed by the server (read %d bytes): %v", n, err)
 	}
 }

@@ -18,8 +18,14 @@ type sink interface {
 
 type connSink struct{ c net.Conn }
 
+// writeDeadline bounds one write to a stream. A write only blocks when the
+// client has stopped reading long enough to fill its socket buffer; such a
+// client is dropped (it reconnects and replays from its last id, losing
+// nothing) rather than allowed to delay the other streams of its shard.
+const writeDeadline = 250 * time.Millisecond
+
 func (s connSink) write(b []byte) error {
-	_ = s.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	_ = s.c.SetWriteDeadline(time.Now().Add(writeDeadline))
 	_, err := s.c.Write(b)
 	return err
 }
