@@ -46,7 +46,7 @@ func TestAcknowledgementRulesThroughHTTP(t *testing.T) {
 	for _, engine := range testutil.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			s := apptest.Start(t, engine)
-			live(t, s)
+			s.Live(t)
 			onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
 			onDuty(t, s, byOfficerPerson, "BY-MES-CP")
 			centreTok := s.Token(t, apptest.Officer, "")
@@ -226,7 +226,7 @@ func TestEscalationThroughHTTPWithTheTestClock(t *testing.T) {
 	for _, engine := range testutil.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			s := apptest.Start(t, engine)
-			live(t, s)
+			s.Live(t)
 			onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
 			admin, centreTok := s.Token(t, apptest.Admin, ""), s.Token(t, apptest.Officer, "")
 			centre := openStream(t, s, centreTok, "", -1)

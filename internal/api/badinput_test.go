@@ -84,7 +84,7 @@ func badInput(t *testing.T, engine db.Dialect) {
 	// The readiness network: an open alert to a post with its officer on
 	// duty (so nothing escalates while the snapshots are compared), the
 	// loops that acknowledgements need, and a readiness check's time.
-	live(t, s)
+	s.Live(t)
 	centre := s.Token(t, apptest.Officer, "")
 	onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
 	open := sendAlert(t, s, "Bad input", 3600, "KZ-MOD-CP")

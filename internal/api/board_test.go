@@ -59,7 +59,7 @@ func TestHeartbeatMarksThePostConnectedForFortyFiveSeconds(t *testing.T) {
 	for _, engine := range testutil.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			s := apptest.Start(t, engine)
-			live(t, s)
+			s.Live(t)
 			onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
 			centreTok := s.Token(t, apptest.Officer, "")
 			centre := openStream(t, s, centreTok, "", -1)
@@ -140,7 +140,7 @@ func TestHeartbeatMarksThePostConnectedForFortyFiveSeconds(t *testing.T) {
 // alerts; a post officer sees their own posts only; other roles none.
 func TestBoardShowsEachCallerTheirPosts(t *testing.T) {
 	s := apptest.Start(t, "sqlite")
-	live(t, s)
+	s.Live(t)
 	onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
 	centreTok := s.Token(t, apptest.Officer, "")
 	// A new post has nobody on duty, whatever rosters the demo keeps.

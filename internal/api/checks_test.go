@@ -18,7 +18,7 @@ func TestCheckCreatedThroughTheAPIFiresAtItsTime(t *testing.T) {
 	for _, engine := range testutil.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			s := apptest.Start(t, engine)
-			live(t, s)
+			s.Live(t)
 			onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
 			centre, admin := s.Token(t, apptest.Officer, ""), s.Token(t, apptest.Admin, "")
 			kz := s.Token(t, apptest.KZOfficer, "")

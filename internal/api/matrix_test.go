@@ -466,7 +466,7 @@ func runMatrix(t *testing.T, engine db.Dialect) {
 			e.records[kind][ref] = body
 		}
 	}
-	live(t, s)
+	s.Live(t)
 	e.prepareNetwork(t)
 	doc := documentChecker(t)
 

@@ -7,57 +7,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"sitroom/internal/apptest"
-	"sitroom/internal/auth"
 	"sitroom/internal/duty"
 )
-
-// live runs, until the test ends, the loops the readiness network needs
-// that apptest does not start: the event hub, the group committer, and the
-// escalation engine and readiness scheduler. The last two are ticked here
-// whenever the test clock moves (and every few milliseconds), rather than
-// through their Run, which on PostgreSQL waits for an advisory lock that a
-// test of another package may hold at the same moment.
-func live(t testing.TB, s *apptest.Server) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	run := func(f func(context.Context)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(ctx)
-		}()
-	}
-	run(s.App.Hub.Run)
-	run(s.App.Group.Run)
-	run(func(ctx context.Context) {
-		sys := auth.With(ctx, auth.System("test-loops"))
-		for {
-			changed := s.Clock.Changed()
-			if _, err := s.App.Engine.Tick(sys); err != nil && ctx.Err() == nil {
-				t.Logf("engine tick: %v", err)
-			}
-			if _, err := s.App.Scheduler.Tick(sys); err != nil && ctx.Err() == nil {
-				t.Logf("scheduler tick: %v", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-changed:
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-}
 
 // onDuty puts the person with this code on duty at the post (a manual
 // primary shift from now for 12 hours), as the system.

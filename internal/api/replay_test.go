@@ -16,7 +16,7 @@ func TestStreamReplaysExactlyWhatWasMissed(t *testing.T) {
 	for _, engine := range testutil.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			s := apptest.Start(t, engine)
-			live(t, s)
+			s.Live(t)
 			kz := s.Token(t, apptest.KZOfficer, "")
 
 			first := openStream(t, s, kz, "", -1)
@@ -94,7 +94,7 @@ func TestStreamReplaysExactlyWhatWasMissed(t *testing.T) {
 // waited for.
 func TestEveryAPIGetCarriesTheStreamPosition(t *testing.T) {
 	s := apptest.Start(t, "sqlite")
-	live(t, s)
+	s.Live(t)
 	tok := s.Token(t, apptest.Officer, "")
 	sendAlert(t, s, "Something happened", 300, "KZ-MOD-CP")
 	eventually(t, "the hub dispatches the alert", func() bool { return s.App.Hub.Position() > 0 })

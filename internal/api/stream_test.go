@@ -18,7 +18,7 @@ func TestStreamCarriesEachEventToThoseWhoMaySeeIt(t *testing.T) {
 	for _, engine := range testutil.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			s := apptest.Start(t, engine)
-			live(t, s)
+			s.Live(t)
 			onDuty(t, s, kzOfficerPerson, "KZ-MOD-CP")
 			onDuty(t, s, byOfficerPerson, "BY-MES-CP")
 			kz := s.Token(t, apptest.KZOfficer, "")
@@ -94,7 +94,7 @@ func TestStreamCarriesEachEventToThoseWhoMaySeeIt(t *testing.T) {
 // well after them still arrives.
 func TestStreamOutlivesTheServerTimeouts(t *testing.T) {
 	s := apptest.Start(t, "sqlite")
-	live(t, s)
+	s.Live(t)
 	strict := httptest.NewUnstartedServer(s.App.Handler())
 	strict.Config.ReadTimeout, strict.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
 	strict.Start()

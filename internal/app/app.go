@@ -169,8 +169,7 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 
 // StartLoops starts every background worker (hub, group commit, engine,
 // scheduler, senders, sealer, housekeeping and any added with AddLoop)
-// until ctx ends; the returned function waits for them to stop. Run calls
-// it; black-box tests that serve the handler themselves call it too.
+// until ctx ends; the returned function waits for them to stop.
 func (a *App) StartLoops(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
 	for _, loop := range a.loops() {

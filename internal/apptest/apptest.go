@@ -57,11 +57,6 @@ type Server struct {
 // answers) and stops it when the test ends.
 func Start(t testing.TB, engine db.Dialect) *Server {
 	t.Helper()
-	return startServer(t, engine, true)
-}
-
-func startServer(t testing.TB, engine db.Dialect, sealer bool) *Server {
-	t.Helper()
 	ctx := context.Background()
 	var dsn string
 	switch engine {
@@ -85,9 +80,7 @@ func startServer(t testing.TB, engine db.Dialect, sealer bool) *Server {
 	sealed := make(chan struct{})
 	go func() {
 		defer close(sealed)
-		if sealer { // StartLive runs it with the other loops
-			a.Audit.RunSealer(sealCtx, a.Log)
-		}
+		a.Audit.RunSealer(sealCtx, a.Log)
 	}()
 	hs := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
@@ -100,22 +93,47 @@ func startServer(t testing.TB, engine db.Dialect, sealer bool) *Server {
 	return &Server{App: a, URL: hs.URL, Clock: a.Fake, DSN: dsn, tokens: map[string]string{}}
 }
 
-// StartLive is Start with every background worker of the real server
-// running (event hub, group commit, escalation engine, readiness
-// scheduler, e-mail and webhook senders, housekeeping): for black-box tests
-// of the readiness network. Acknowledgements and receipts go through group
-// commit, so they need it. The engine and scheduler wake when the test
-// clock moves.
-func StartLive(t testing.TB, engine db.Dialect) *Server {
+// Live runs, until the test ends, the loops of the readiness network: the
+// event hub (streams), the group committer (acknowledgements, receipts,
+// heartbeats), and the escalation engine and readiness scheduler, which are
+// ticked here whenever the test clock moves (and every 20 ms) rather than
+// through their Run, so a test that moves the clock sees their work at once.
+// The real server's loops (app.StartLoops) are exercised by the e2e tests.
+func (s *Server) Live(t testing.TB) {
 	t.Helper()
-	s := startServer(t, engine, false)
 	ctx, cancel := context.WithCancel(context.Background())
-	wait := s.App.StartLoops(ctx)
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(ctx)
+		}()
+	}
+	run(s.App.Hub.Run)
+	run(s.App.Group.Run)
+	run(func(ctx context.Context) {
+		sys := auth.With(ctx, auth.System("test-loops"))
+		for {
+			changed := s.Clock.Changed()
+			if _, err := s.App.Engine.Tick(sys); err != nil && ctx.Err() == nil {
+				t.Logf("engine tick: %v", err)
+			}
+			if _, err := s.App.Scheduler.Tick(sys); err != nil && ctx.Err() == nil {
+				t.Logf("scheduler tick: %v", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
 	t.Cleanup(func() {
 		cancel()
-		wait()
+		wg.Wait()
 	})
-	return s
 }
 
 // newApp builds the app on dsn in test mode, logging warnings and errors to w.

@@ -55,13 +55,14 @@ func TestSessionClientSendsCSRFAndTokenIsReused(t *testing.T) {
 	}
 }
 
-// With every loop of the real server running, an alert sent through the API
-// is acknowledged through group commit, and silence escalates when the test
-// clock passes the deadline — on both engines, with no test ticking anything.
-func TestStartLiveRunsTheServersLoops(t *testing.T) {
+// With the network live, an alert sent through the API is acknowledged
+// through group commit, and silence escalates when the test clock passes the
+// deadline — on both engines.
+func TestLiveAcknowledgesAndEscalates(t *testing.T) {
 	for _, engine := range testutil.Engines {
 		t.Run(string(engine), func(t *testing.T) {
-			s := apptest.StartLive(t, engine)
+			s := apptest.Start(t, engine)
+			s.Live(t)
 			centre := s.Token(t, "officer@demo.sitroom.example", "")
 			res, body := s.Do(t, "POST", "/api/v1/alerts", centre, map[string]any{
 				"title": "Check", "priority": "urgent", "ack_within_seconds": 300,

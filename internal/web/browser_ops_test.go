@@ -134,7 +134,7 @@ func (b *tab) waitTrue(js string, d time.Duration) {
 // say NOT CONNECTED.
 func TestBrowserAlertReachesThePostAndTheBoardTurnsGreen(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	if _, err := demo.SeedRosters(context.Background(), s.Clock, s.App.Directory, s.App.Duty); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestBrowserAlertReachesThePostAndTheBoardTurnsGreen(t *testing.T) {
 // says so on the overlay.
 func TestBrowserPostOfficerOnAPhone(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	onDuty(t, s, "p-kenzhebayev", "KZ-MOD-CP")
 	b := newTab(t, s, 412, 915)
 	b.signIn(apptest.KZOfficer)
@@ -350,7 +350,7 @@ func TestBrowserPostOfficerOnAPhone(t *testing.T) {
 // trend.
 func TestBrowserReadinessAndRosters(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	rep, err := demo.SeedRosters(context.Background(), s.Clock, s.App.Directory, s.App.Duty)
 	if err != nil || rep.Gap == nil {
 		t.Fatalf("demo rosters: %v %+v", err, rep)
@@ -437,7 +437,7 @@ func readinessCheck(t *testing.T, s *apptest.Server, answers map[string]time.Dur
 // leader closes, the other takes over and still gets what is sent.
 func TestBrowserTabsShareOneStream(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	onDuty(t, s, "p-kenzhebayev", "KZ-MOD-CP")
 	a := newTab(t, s, 1024, 768)
 	a.signIn(apptest.KZOfficer)
@@ -492,7 +492,7 @@ func TestBrowserTabsShareOneStream(t *testing.T) {
 // banner shows, with a way to sign in again.
 func TestBrowserEndedSessionShowsNotConnected(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	b := newTab(t, s, 1024, 768)
 	b.signIn(apptest.Officer)
 	b.open("/board")

@@ -1,58 +1,14 @@
 package web_test
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"sitroom/internal/alert"
 	"sitroom/internal/apptest"
-	"sitroom/internal/auth"
 	"sitroom/internal/duty"
 	"sitroom/internal/readiness"
 )
-
-// live runs, until the test ends, the loops of the readiness network that
-// apptest does not start: the event hub (streams), the group committer
-// (acknowledgements, receipts, heartbeats) and the escalation engine and
-// readiness scheduler, ticked whenever the test clock moves.
-func live(t testing.TB, s *apptest.Server) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	run := func(f func(context.Context)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(ctx)
-		}()
-	}
-	run(s.App.Hub.Run)
-	run(s.App.Group.Run)
-	run(func(ctx context.Context) {
-		sys := auth.With(ctx, auth.System("test-loops"))
-		for {
-			changed := s.Clock.Changed()
-			if _, err := s.App.Engine.Tick(sys); err != nil && ctx.Err() == nil {
-				t.Logf("engine tick: %v", err)
-			}
-			if _, err := s.App.Scheduler.Tick(sys); err != nil && ctx.Err() == nil {
-				t.Logf("scheduler tick: %v", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-changed:
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-}
 
 // onDuty makes sure the person with this code is on duty at the post now:
 // if the rosters do not already say so, a manual primary shift from now for

@@ -22,7 +22,7 @@ var positionRE = regexp.MustCompile(`<meta name="sitroom-stream-position" conten
 // page of a signed-in user, and the position is never ahead of the hub.
 func TestEverySignedInPageCarriesItsStreamPosition(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	fx := newOpsFixture(t, s)
 	for _, login := range []string{apptest.Officer, apptest.KZOfficer, apptest.Planner} {
 		c := s.Session(t, login)
@@ -109,7 +109,7 @@ func TestComposerShowsWhoIsReachedBeforeSending(t *testing.T) {
 // make a silent post look answered.
 func TestAcknowledgeButtonWithoutScript(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	fx := newOpsFixture(t, s)
 	centre := s.Session(t, apptest.Officer)
 	tok := formToken(t, centre, s.URL+"/alerts/"+fx.Alert)
@@ -145,7 +145,7 @@ func TestAcknowledgeButtonWithoutScript(t *testing.T) {
 // acknowledges, in the name of the person the e-mail went to, by e-mail.
 func TestEmailLinkShowsThenAcknowledges(t *testing.T) {
 	s := apptest.Start(t, db.SQLite)
-	live(t, s)
+	s.Live(t)
 	fx := newOpsFixture(t, s)
 	al, err := s.App.Alerts.Get(s.System(), fx.Alert)
 	if err != nil {
