@@ -85,17 +85,13 @@ func (s *Store) Acknowledge(ctx context.Context, alertID, postID, channel string
 	err = s.small(ctx, func(tx *db.Tx) error {
 		out = nil
 		now := s.clock.Now()
-		d, al, err := s.visibleDelivery(ctx, tx, a, alertID, postID)
+		d, al, ok, err := s.deliveryToAnswer(ctx, tx, a, alertID, postID, now)
 		if err != nil {
 			return err
 		}
 		// Who may acknowledge is checked before anything else, a repeat
 		// included: a click at the centre must never even look like an
 		// answer from the post.
-		ok, err := s.mayAcknowledge(ctx, tx, a, d, now)
-		if err != nil {
-			return err
-		}
 		if !ok && !(d.AckedAt != nil && a.UserID != "" && d.ackedByUser == a.UserID) {
 			return notOnDuty(d.PostCode)
 		}
@@ -144,33 +140,36 @@ func ackOf(d *Delivery) *Ack {
 	return &Ack{DeliveryID: d.ID, AlertID: d.AlertID, PostID: d.PostID, AckedAt: *d.AckedAt, AckedBy: d.AckedBy, Channel: d.AckChannel, Late: d.Late}
 }
 
-// visibleDelivery loads and locks the delivery, answering NotFound when the
-// caller may not see it (its existence is not disclosed). Whoever may
-// acknowledge for the post — e.g. a person from another body whom an
-// escalation step reached — may see its delivery.
-func (s *Store) visibleDelivery(ctx context.Context, tx *db.Tx, a *auth.Actor, alertID, postID string) (*Delivery, *Alert, error) {
+// deliveryToAnswer loads and locks the delivery and tells whether the
+// caller may acknowledge for its post (asked once: it may query the rosters
+// and the timeline). A caller who may neither acknowledge nor see the
+// delivery gets NotFound (its existence is not disclosed); whoever may
+// acknowledge — e.g. a person from another body whom an escalation step
+// reached — may see it.
+func (s *Store) deliveryToAnswer(ctx context.Context, tx *db.Tx, a *auth.Actor, alertID, postID string, now time.Time) (*Delivery, *Alert, bool, error) {
 	d, al, err := deliveryFor(ctx, tx, alertID, postID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
+	}
+	may, err := s.mayAcknowledge(ctx, tx, a, d, now)
+	if err != nil || may {
+		return d, al, may, err
 	}
 	v, err := scopeOf(a)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	if !v.all && !(a.Kind == auth.KindToken && a.TokenPostID == d.PostID) {
-		if ok, err := s.mayAcknowledge(ctx, tx, a, d, s.clock.Now()); err != nil || ok {
-			return d, al, err
-		}
+	if !v.all {
 		cond, args := v.deliveryFilter()
 		var n int
 		if err := tx.QueryRowPrepared(ctx, "SELECT COUNT(*) FROM deliveries d WHERE d.id = ? AND "+cond, append([]any{d.ID}, args...)...).Scan(&n); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if n == 0 {
-			return nil, nil, apperr.NotFound("alert")
+			return nil, nil, false, apperr.NotFound("alert")
 		}
 	}
-	return d, al, nil
+	return d, al, false, nil
 }
 
 // DeliveryByID returns the alert id and post id of a delivery (for routes
@@ -200,18 +199,12 @@ func (s *Store) Receipt(ctx context.Context, alertID, postID, via string) (*Deli
 	var out *Delivery
 	err := s.small(ctx, func(tx *db.Tx) error {
 		now := s.clock.Now()
-		d, _, err := s.visibleDelivery(ctx, tx, a, alertID, postID)
+		d, _, ok, err := s.deliveryToAnswer(ctx, tx, a, alertID, postID, now)
 		if err != nil {
 			return err
 		}
-		if a.Kind != auth.KindSystem {
-			ok, err := s.mayAcknowledge(ctx, tx, a, d, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return notOnDuty(d.PostCode)
-			}
+		if a.Kind != auth.KindSystem && !ok {
+			return notOnDuty(d.PostCode)
 		}
 		out = d
 		if d.DeliveredAt != nil {
